@@ -1,0 +1,180 @@
+//! The component traits: [`Receiver`], [`Processor`], [`Exporter`], their
+//! factories, and the contexts the runtime hands them.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::flow::{Emitter, Output, Shutdown};
+use crate::telemetry::{ComponentTelemetry, Kind};
+use crate::{
+    Batch, ComponentConfig, ComponentError, ComponentId, ConfigError, ExportError,
+    ExportOutcome, Signal,
+};
+
+/// What a factory knows when it builds a component.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct BuildContext {
+    /// The component's id in the pipeline file.
+    pub id: ComponentId,
+    /// The signals of the pipelines it is used in.
+    pub signals: Vec<Signal>,
+    /// Its telemetry handle: register drop counters and custom series here.
+    pub telemetry: ComponentTelemetry,
+}
+
+impl BuildContext {
+    /// A context for component `id` used in `signals`.
+    pub fn new(id: ComponentId, signals: Vec<Signal>, telemetry: ComponentTelemetry) -> Self {
+        BuildContext {
+            id,
+            signals,
+            telemetry,
+        }
+    }
+
+    /// A context with detached telemetry (tests and examples).
+    pub fn for_test(id: &str, kind: Kind, signals: &[Signal]) -> Self {
+        let id: ComponentId = id.parse().expect("valid component id");
+        let telemetry = ComponentTelemetry::detached(&id.to_string(), kind);
+        BuildContext::new(id, signals.to_vec(), telemetry)
+    }
+}
+
+/// What a running receiver gets.
+#[non_exhaustive]
+pub struct ReceiverContext {
+    /// Where its batches go, by signal.
+    pub output: Output,
+    /// Fires when the receiver must stop taking data.
+    pub shutdown: Shutdown,
+    /// Its telemetry handle.
+    pub telemetry: ComponentTelemetry,
+}
+
+impl ReceiverContext {
+    /// The context a runtime (or a test) hands to [`Receiver::run`].
+    pub fn new(output: Output, shutdown: Shutdown, telemetry: ComponentTelemetry) -> Self {
+        ReceiverContext {
+            output,
+            shutdown,
+            telemetry,
+        }
+    }
+}
+
+/// Builds receivers of one type.
+pub trait ReceiverFactory: Send + Sync {
+    /// The type name used in the pipeline file, e.g. `otlp`.
+    fn type_name(&self) -> &'static str;
+    /// One line saying what it does (shown by `weir components`).
+    fn description(&self) -> &'static str;
+    /// The signals it can produce.
+    fn signals(&self) -> &'static [Signal];
+    /// Parses `cfg` and builds the receiver. Must not bind sockets or start I/O:
+    /// `weir validate` builds every component too.
+    fn build(
+        &self,
+        cfg: &ComponentConfig,
+        cx: &BuildContext,
+    ) -> Result<Box<dyn Receiver>, ConfigError>;
+}
+
+/// A source of telemetry. One instance serves every pipeline that names it.
+#[async_trait]
+pub trait Receiver: Send {
+    /// Addresses it will listen on, so the runtime can refuse two listeners on
+    /// one address before anything binds.
+    fn endpoints(&self) -> Vec<SocketAddr> {
+        Vec::new()
+    }
+
+    /// Runs until `cx.shutdown` fires or the source ends. Returning `Ok` before
+    /// shutdown (stdin at EOF) tells the runtime the input is exhausted, and the
+    /// whole service drains and stops.
+    async fn run(self: Box<Self>, cx: ReceiverContext) -> Result<(), ComponentError>;
+}
+
+/// Builds processors of one type. A processor is built once per pipeline.
+pub trait ProcessorFactory: Send + Sync {
+    /// The type name used in the pipeline file, e.g. `sample`.
+    fn type_name(&self) -> &'static str;
+    /// One line saying what it does.
+    fn description(&self) -> &'static str;
+    /// The signals it can handle.
+    fn signals(&self) -> &'static [Signal];
+    /// Parses `cfg` and builds one instance for one pipeline.
+    fn build(
+        &self,
+        cfg: &ComponentConfig,
+        cx: &BuildContext,
+    ) -> Result<Box<dyn Processor>, ConfigError>;
+}
+
+/// Transforms batches. Runs as its own task; never block inside it (hand CPU-heavy
+/// work to `tokio::task::spawn_blocking`).
+#[async_trait]
+pub trait Processor: Send {
+    /// Handles one batch, emitting zero or more batches. Items it drops on purpose
+    /// must be counted on a counter from [`ComponentTelemetry::dropped_items`].
+    async fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), ComponentError>;
+
+    /// Asks for [`Processor::on_timer`] calls at this period.
+    fn timer(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Called every [`Processor::timer`] period.
+    async fn on_timer(&mut self, _out: &mut Emitter) -> Result<(), ComponentError> {
+        Ok(())
+    }
+
+    /// Called once at shutdown after the last batch: emit whatever is held.
+    async fn flush(&mut self, _out: &mut Emitter) -> Result<(), ComponentError> {
+        Ok(())
+    }
+}
+
+/// Builds exporters of one type.
+pub trait ExporterFactory: Send + Sync {
+    /// The type name used in the pipeline file, e.g. `file`.
+    fn type_name(&self) -> &'static str;
+    /// One line saying what it does.
+    fn description(&self) -> &'static str;
+    /// The signals it can send.
+    fn signals(&self) -> &'static [Signal];
+    /// Parses `cfg` and builds the exporter. Must not open connections or files
+    /// (`weir validate` builds every component); do that lazily on first export.
+    fn build(
+        &self,
+        cfg: &ComponentConfig,
+        cx: &BuildContext,
+    ) -> Result<Box<dyn Exporter>, ConfigError>;
+}
+
+/// Delivers batches to a destination. One instance serves every pipeline that
+/// names it. The runtime's harness owns queueing, retries, concurrency, timeouts
+/// and the standard metrics; the exporter only says what happened.
+#[async_trait]
+pub trait Exporter: Send + Sync {
+    /// Delivers one batch. The batch is borrowed so a retry needs no copy; forward
+    /// [`Batch::received_bytes`] when the destination takes them as they are.
+    async fn export(&self, batch: &Batch) -> Result<ExportOutcome, ExportError>;
+
+    /// Asks for [`Exporter::on_timer`] calls at this period (e.g. a flush interval).
+    fn timer(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Called every [`Exporter::timer`] period, between exports.
+    async fn on_timer(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+
+    /// Called once after the last export: flush and close.
+    async fn shutdown(&self) -> Result<(), ComponentError> {
+        Ok(())
+    }
+}

@@ -1,0 +1,120 @@
+//! # weir-core: the plugin API of weir
+//!
+//! weir is a telemetry pipeline runtime. A pipeline file names **receivers**,
+//! **processors** and **exporters**; the runtime builds each from its factory, runs
+//! each as its own task and joins them with bounded channels. This crate is all a
+//! plugin crate needs:
+//!
+//! - [`Batch`]: one signal's OTLP data (`opentelemetry-proto` types), decoded
+//!   lazily from the bytes a receiver got, plus [`BatchMeta`].
+//! - [`Receiver`], [`Processor`], [`Exporter`] and their factories, collected in a
+//!   [`Registry`].
+//! - [`Output`] and [`Emitter`], through which batches move on, and [`Shutdown`].
+//! - [`ComponentConfig`] (typed configs via serde) and [`ConfigError`].
+//! - [`telemetry`]: atomic counters registered under the standard names.
+//!
+//! Components never touch channels, timers or metrics registries directly: the
+//! runtime hands them what they need.
+//!
+//! ## A processor, end to end
+//!
+//! ```
+//! use async_trait::async_trait;
+//! use serde::Deserialize;
+//! use weir_core::telemetry::{Counter, Kind};
+//! use weir_core::testing::CollectSink;
+//! use weir_core::{
+//!     Batch, BatchMeta, BuildContext, ComponentConfig, ComponentError, ConfigError, Emitter,
+//!     Processor, ProcessorFactory, Signal,
+//! };
+//! use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+//!
+//! /// Drops log records below a severity number.
+//! #[derive(Deserialize)]
+//! #[serde(deny_unknown_fields)]
+//! struct MinSeverityConfig {
+//!     /// Lowest severity number kept (OTLP numbering: 9 is INFO).
+//!     #[serde(default = "default_min")]
+//!     min: i32,
+//! }
+//! fn default_min() -> i32 { 9 }
+//!
+//! struct MinSeverity { min: i32, dropped: Counter }
+//!
+//! #[async_trait]
+//! impl Processor for MinSeverity {
+//!     async fn process(&mut self, mut batch: Batch, out: &mut Emitter) -> Result<(), ComponentError> {
+//!         let mut dropped = 0;
+//!         for rl in batch.logs_mut()? {
+//!             for sl in &mut rl.scope_logs {
+//!                 let before = sl.log_records.len();
+//!                 sl.log_records.retain(|r| r.severity_number >= self.min);
+//!                 dropped += before - sl.log_records.len();
+//!             }
+//!         }
+//!         self.dropped.add(dropped as u64);
+//!         out.emit(batch).await
+//!     }
+//! }
+//!
+//! struct MinSeverityFactory;
+//! impl ProcessorFactory for MinSeverityFactory {
+//!     fn type_name(&self) -> &'static str { "min_severity" }
+//!     fn description(&self) -> &'static str { "drops log records below a severity" }
+//!     fn signals(&self) -> &'static [Signal] { &[Signal::Logs] }
+//!     fn build(&self, cfg: &ComponentConfig, cx: &BuildContext)
+//!         -> Result<Box<dyn Processor>, ConfigError> {
+//!         let c: MinSeverityConfig = cfg.parse()?;
+//!         let dropped = cx.telemetry.dropped_items(Signal::Logs, "below_min_severity");
+//!         Ok(Box::new(MinSeverity { min: c.min, dropped }))
+//!     }
+//! }
+//!
+//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+//! let cx = BuildContext::for_test("min_severity", Kind::Processor, &[Signal::Logs]);
+//! let cfg = ComponentConfig::from_yaml("min: 13").unwrap();
+//! let mut p = MinSeverityFactory.build(&cfg, &cx).unwrap();
+//!
+//! let record = |sev| LogRecord { severity_number: sev, ..Default::default() };
+//! let batch = Batch::logs(vec![ResourceLogs {
+//!     scope_logs: vec![ScopeLogs { log_records: vec![record(9), record(17)], ..Default::default() }],
+//!     ..Default::default()
+//! }], BatchMeta::default());
+//!
+//! let sink = CollectSink::new();
+//! p.process(batch, &mut sink.emitter()).await.unwrap();
+//! assert_eq!(sink.items(), 1);
+//! # });
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod batch;
+mod component;
+mod config;
+mod error;
+mod flow;
+mod registry;
+mod signal;
+pub mod telemetry;
+pub mod testing;
+mod units;
+
+pub use batch::{Batch, BatchError, BatchMeta, ClientInfo, SignalData, data_points};
+pub use component::{
+    BuildContext, Exporter, ExporterFactory, Processor, ProcessorFactory, Receiver,
+    ReceiverContext, ReceiverFactory,
+};
+pub use config::{ComponentConfig, ComponentId, ConfigError};
+pub use error::{ComponentError, ExportError, ExportOutcome};
+pub use flow::{BatchSink, Emitter, Output, SendError, Shutdown, ShutdownTrigger};
+pub use registry::{ComponentInfo, Registry};
+pub use signal::Signal;
+pub use units::ByteSize;
+
+/// The OTLP types batches are made of, re-exported so plugins use the same version.
+pub use opentelemetry_proto::tonic as otlp;
+/// Re-exported so plugin crates implement the traits with the same macro version.
+pub use async_trait::async_trait;
+/// Re-exported for [`Batch::received_bytes`] and friends.
+pub use bytes;

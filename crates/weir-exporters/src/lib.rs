@@ -1,0 +1,13 @@
+//! weir's built-in exporters, one folder each.
+#![forbid(unsafe_code)]
+
+use weir_core::Registry;
+
+pub mod debug;
+pub mod file;
+
+/// Adds every built-in exporter to `registry`.
+pub fn register(registry: &mut Registry) {
+    registry.add_exporter(file::FileExporterFactory);
+    registry.add_exporter(debug::DebugExporterFactory);
+}

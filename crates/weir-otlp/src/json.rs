@@ -1,0 +1,1 @@
+//! OTLP/JSON encoding (filled in by the exporters work).

@@ -1,0 +1,1 @@
+//! Log-line mapping (filled in by the stdin work).

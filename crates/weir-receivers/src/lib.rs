@@ -1,0 +1,11 @@
+//! weir's built-in receivers, one folder each.
+#![forbid(unsafe_code)]
+
+use weir_core::Registry;
+
+pub mod stdin;
+
+/// Adds every built-in receiver to `registry`.
+pub fn register(registry: &mut Registry) {
+    registry.add_receiver(stdin::StdinReceiverFactory);
+}

@@ -1,0 +1,218 @@
+//! Loading a pipeline file: YAML in the OpenTelemetry Collector's shape, `${env:...}`
+//! expansion, and checks, with every problem reported with file, line, column,
+//! YAML path and what was expected.
+//!
+//! The public surface (these types and `load_str` / `load_file`) is what the rest
+//! of the runtime and the CLI use.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use weir_core::{ByteSize, ComponentConfig, ComponentId, Signal};
+
+/// A position in the pipeline file, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Location {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column, from 1.
+    pub column: usize,
+}
+
+/// How bad a diagnostic is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    /// The file cannot run.
+    Error,
+    /// The file runs, but something looks wrong (an unused component).
+    Warning,
+}
+
+/// One problem found in a pipeline file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// Error or warning.
+    pub severity: Severity,
+    /// The file name as given by the user.
+    pub file: Arc<str>,
+    /// Where in the file; `None` when the problem has no place (file unreadable).
+    pub location: Option<Location>,
+    /// YAML path of the offending node, dotted: `receivers.stdin.max_line_bytes`,
+    /// `service.pipelines.logs.exporters[1]`. Empty for the whole document.
+    pub path: String,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for Diagnostic {
+    /// `file:line:col: error: at `path`: message`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file)?;
+        if let Some(l) = self.location {
+            write!(f, ":{}:{}", l.line, l.column)?;
+        }
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        write!(f, ": {sev}: ")?;
+        if !self.path.is_empty() {
+            write!(f, "at `{}`: ", self.path)?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// A pipeline id: `logs`, `traces/edge`, ...
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PipelineId {
+    /// The pipeline's signal.
+    pub signal: Signal,
+    /// The name after `/`, if any.
+    pub name: Option<String>,
+}
+
+impl fmt::Display for PipelineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.name {
+            Some(n) => write!(f, "{}/{}", self.signal, n),
+            None => write!(f, "{}", self.signal),
+        }
+    }
+}
+
+/// One component as declared under `receivers:`, `processors:` or `exporters:`.
+#[derive(Debug, Clone)]
+pub struct ComponentEntry {
+    /// Its id.
+    pub id: ComponentId,
+    /// Its config, env-expanded, not yet parsed by its factory.
+    pub config: ComponentConfig,
+    /// YAML path of its config node, e.g. `receivers.otlp/edge`.
+    pub path: String,
+}
+
+/// Bounded-channel settings of a pipeline's edges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelConfig {
+    /// Capacity in batches (`channel_capacity`, default 8).
+    pub capacity: usize,
+    /// Byte budget (`channel_max_bytes`, default 8MiB); a single larger batch
+    /// still passes, alone.
+    pub max_bytes: ByteSize,
+}
+
+impl Default for ChannelConfig {
+    fn default() -> Self {
+        ChannelConfig {
+            capacity: 8,
+            max_bytes: ByteSize::mib(8),
+        }
+    }
+}
+
+/// One entry of `service.pipelines`.
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Its id.
+    pub id: PipelineId,
+    /// Receivers feeding it, in file order.
+    pub receivers: Vec<ComponentId>,
+    /// Processors, in order.
+    pub processors: Vec<ComponentId>,
+    /// Exporters it fans out to.
+    pub exporters: Vec<ComponentId>,
+    /// Its channel settings.
+    pub channel: ChannelConfig,
+    /// YAML path, e.g. `service.pipelines.logs/edge`.
+    pub path: String,
+}
+
+/// Format of weir's own logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object a line.
+    Json,
+}
+
+/// `service.telemetry`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelemetryConfig {
+    /// `metrics.address`: where `/metrics`, `/healthz`, `/readyz` are served
+    /// (default 127.0.0.1:8888); `None` when set to `none`.
+    pub metrics_address: Option<SocketAddr>,
+    /// `logs.level` (an `EnvFilter` directive such as `info` or `weir=debug`), if set.
+    pub log_level: Option<String>,
+    /// `logs.format`, if set.
+    pub log_format: Option<LogFormat>,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            metrics_address: Some(SocketAddr::from(([127, 0, 0, 1], 8888))),
+            log_level: None,
+            log_format: None,
+        }
+    }
+}
+
+/// A loaded pipeline file.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// The file name as given.
+    pub file: Arc<str>,
+    /// Declared receivers, in file order.
+    pub receivers: Vec<ComponentEntry>,
+    /// Declared processors, in file order.
+    pub processors: Vec<ComponentEntry>,
+    /// Declared exporters, in file order.
+    pub exporters: Vec<ComponentEntry>,
+    /// Pipelines, in file order.
+    pub pipelines: Vec<PipelineConfig>,
+    /// `service.telemetry`.
+    pub telemetry: TelemetryConfig,
+    /// `service.shutdown_timeout` (default 10s).
+    pub shutdown_timeout: Duration,
+    /// Where each YAML path sits in the file.
+    pub(crate) source: SourceMap,
+}
+
+impl ServiceConfig {
+    /// A diagnostic at YAML path `path` (dotted, as in [`Diagnostic::path`]); the
+    /// location is that of the deepest existing node on the path.
+    pub fn diagnostic(&self, severity: Severity, path: &str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity,
+            file: self.file.clone(),
+            location: self.source.locate(path),
+            path: path.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+/// The result of loading: the config (whenever the file was YAML at all, with the
+/// parts that could not be understood left out) and every problem found.
+#[derive(Debug, Clone)]
+pub struct LoadReport {
+    /// The config; `None` when the file could not be read or parsed as YAML.
+    pub config: Option<ServiceConfig>,
+    /// Errors and warnings, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl LoadReport {
+    /// Whether any diagnostic is an error.
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+    }
+}
+
+mod source_map;
+pub(crate) use source_map::SourceMap;
