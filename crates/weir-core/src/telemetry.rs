@@ -15,6 +15,8 @@ pub mod names {
     pub const RECEIVER_ACCEPTED_ITEMS: &str = "weir_receiver_accepted_items_total";
     /// Items a receiver refused, by `reason`.
     pub const RECEIVER_REFUSED_ITEMS: &str = "weir_receiver_refused_items_total";
+    /// Items a receiver accepted after cutting them to its size limit.
+    pub const RECEIVER_TRUNCATED_ITEMS: &str = "weir_receiver_truncated_items_total";
     /// Items that entered a processor.
     pub const PROCESSOR_RECEIVED_ITEMS: &str = "weir_processor_received_items_total";
     /// Items a processor emitted.
