@@ -5,6 +5,7 @@ use weir_core::Registry;
 
 pub mod debug;
 pub mod file;
+mod utc;
 
 /// Adds every built-in exporter to `registry`.
 pub fn register(registry: &mut Registry) {

@@ -7,10 +7,11 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use weir_core::{ByteSize, ComponentConfig, ComponentId, Signal};
+use weir_core::{ByteSize, ComponentConfig, ComponentId, Registry, Signal};
 
 /// A position in the pipeline file, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -186,7 +187,12 @@ pub struct ServiceConfig {
 impl ServiceConfig {
     /// A diagnostic at YAML path `path` (dotted, as in [`Diagnostic::path`]); the
     /// location is that of the deepest existing node on the path.
-    pub fn diagnostic(&self, severity: Severity, path: &str, message: impl Into<String>) -> Diagnostic {
+    pub fn diagnostic(
+        &self,
+        severity: Severity,
+        path: &str,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             severity,
             file: self.file.clone(),
@@ -210,9 +216,158 @@ pub struct LoadReport {
 impl LoadReport {
     /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(|d| d.severity == Severity::Error)
+        self.diagnostics
+            .iter()
+            .any(|d| d.severity == Severity::Error)
     }
 }
 
+impl ServiceConfig {
+    /// Where YAML path `path` sits in the file: the deepest existing node on it.
+    pub fn locate(&self, path: &str) -> Option<Location> {
+        self.source.locate(path)
+    }
+}
+
+/// Loads pipeline file text. `file` is the name diagnostics carry; `env` looks up
+/// environment variables for `${env:...}` (pass `&|k| std::env::var(k).ok()` for
+/// the process environment). Never fails: problems are in the report, and
+/// `config` is `Some` whenever `text` is YAML at all, with the bad parts left out
+/// and what remains consistent (every id a pipeline lists is declared with a
+/// registered type that supports the pipeline's signal).
+pub fn load_str(
+    file: &str,
+    text: &str,
+    registry: &Registry,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> LoadReport {
+    let file: Arc<str> = Arc::from(file);
+    let syntax_error = |location, message: String| LoadReport {
+        config: None,
+        diagnostics: vec![Diagnostic {
+            severity: Severity::Error,
+            file: file.clone(),
+            location,
+            path: String::new(),
+            message: format!("invalid YAML: {message}"),
+        }],
+    };
+    let source = match SourceMap::build(text) {
+        Ok(s) => s,
+        Err((at, message)) => return syntax_error(Some(at), message),
+    };
+    // saphyr accepted the text; yaml_serde can still refuse it (duplicate keys,
+    // several documents), with a location of its own.
+    let mut root: yaml_serde::Value = match yaml_serde::from_str(text) {
+        Ok(v) => v,
+        Err(e) => {
+            let at = e.location().map(|l| Location {
+                line: l.line(),
+                column: l.column(),
+            });
+            let message = e.to_string();
+            // Its message repeats the location the diagnostic already carries.
+            let message = match message.rfind(" at line ") {
+                Some(i) if at.is_some() => message[..i].to_string(),
+                _ => message,
+            };
+            return syntax_error(at, message);
+        }
+    };
+    let mut diags = Diagnostics {
+        file: file.clone(),
+        source: &source,
+        list: Vec::new(),
+    };
+    // `<<: *anchor` as in the Collector's YAML library; merged keys have no place
+    // of their own, so problems in them are located at the mapping they went into.
+    if let Err(e) = root.apply_merge() {
+        diags.error("", format!("invalid merge key `<<`: {e}"));
+    }
+    let poisoned = env::expand_document(&mut root, env, &mut diags);
+    let doc = parse::document(&root, &poisoned, &mut diags);
+    let (telemetry, shutdown_timeout) = (doc.telemetry.clone(), doc.shutdown_timeout);
+    let checks::Checked {
+        components: [receivers, processors, exporters],
+        pipelines,
+    } = checks::check(doc, registry, &mut diags);
+    let mut diagnostics = diags.list;
+    // Stable, so problems at one place keep the order they were found in.
+    diagnostics.sort_by_key(|d| d.location);
+    LoadReport {
+        config: Some(ServiceConfig {
+            file,
+            receivers,
+            processors,
+            exporters,
+            pipelines,
+            telemetry,
+            shutdown_timeout,
+            source,
+        }),
+        diagnostics,
+    }
+}
+
+/// Reads and loads the pipeline file at `path`, expanding `${env:...}` from the
+/// process environment. An unreadable file is one diagnostic without a location.
+pub fn load_file(path: &Path, registry: &Registry) -> LoadReport {
+    let name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => load_str(&name, &text, registry, &|k| std::env::var(k).ok()),
+        Err(e) => LoadReport {
+            config: None,
+            diagnostics: vec![Diagnostic {
+                severity: Severity::Error,
+                file: Arc::from(name.as_str()),
+                location: None,
+                path: String::new(),
+                message: format!("cannot read the pipeline file: {e}"),
+            }],
+        },
+    }
+}
+
+/// Collects diagnostics while loading, locating each by its YAML path.
+pub(crate) struct Diagnostics<'a> {
+    file: Arc<str>,
+    source: &'a SourceMap,
+    list: Vec<Diagnostic>,
+}
+
+impl<'a> Diagnostics<'a> {
+    /// The file's source map.
+    pub(crate) fn source(&self) -> &'a SourceMap {
+        self.source
+    }
+
+    fn push(&mut self, severity: Severity, path: &str, message: String) {
+        self.list.push(Diagnostic {
+            severity,
+            file: self.file.clone(),
+            location: self.source.locate(path),
+            path: path.to_string(),
+            message,
+        });
+    }
+
+    /// An error at `path`.
+    pub(crate) fn error(&mut self, path: &str, message: impl Into<String>) {
+        self.push(Severity::Error, path, message.into());
+    }
+
+    /// A warning at `path`.
+    pub(crate) fn warning(&mut self, path: &str, message: impl Into<String>) {
+        self.push(Severity::Warning, path, message.into());
+    }
+}
+
+mod checks;
+mod env;
+mod parse;
 mod source_map;
+mod values;
 pub(crate) use source_map::SourceMap;
+
+#[cfg(test)]
+mod tests;

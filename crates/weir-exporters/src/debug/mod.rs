@@ -1,0 +1,78 @@
+//! The `debug` exporter: prints a line per batch (or per record) on stderr, for
+//! trying pipelines out and for tests.
+
+mod config;
+mod format;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use weir_core::{
+    Batch, BuildContext, ComponentConfig, ConfigError, ExportError, ExportOutcome, Exporter,
+    ExporterFactory, Signal,
+};
+
+pub use config::{DebugExporterConfig, Verbosity};
+pub use format::write_batch;
+
+/// Builds `debug` exporters.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DebugExporterFactory;
+
+impl ExporterFactory for DebugExporterFactory {
+    fn type_name(&self) -> &'static str {
+        "debug"
+    }
+
+    fn description(&self) -> &'static str {
+        "prints a summary of each batch, or every record, on stderr"
+    }
+
+    fn signals(&self) -> &'static [Signal] {
+        &Signal::ALL
+    }
+
+    fn build(
+        &self,
+        cfg: &ComponentConfig,
+        cx: &BuildContext,
+    ) -> Result<Box<dyn Exporter>, ConfigError> {
+        let config: DebugExporterConfig = cfg.parse()?;
+        Ok(Box::new(DebugExporter {
+            id: cx.id.to_string().into(),
+            verbosity: config.verbosity,
+            buffer: Arc::new(Mutex::new(Vec::new())),
+        }))
+    }
+}
+
+/// Prints batches on stderr.
+pub struct DebugExporter {
+    /// The component id each summary line starts with.
+    id: Arc<str>,
+    verbosity: Verbosity,
+    /// Text buffer reused across batches (taken out while a batch is printed).
+    buffer: Arc<Mutex<Vec<u8>>>,
+}
+
+#[async_trait]
+impl Exporter for DebugExporter {
+    async fn export(&self, batch: &Batch) -> Result<ExportOutcome, ExportError> {
+        let mut text =
+            std::mem::take(&mut *self.buffer.lock().unwrap_or_else(PoisonError::into_inner));
+        text.clear();
+        write_batch(&mut text, &self.id, batch, self.verbosity)
+            .map_err(|e| ExportError::permanent("decode", e.to_string()))?;
+        // stderr may be a slow pipe: write from the blocking pool, under one lock
+        // so a batch's lines stay together.
+        let text = tokio::task::spawn_blocking(move || {
+            let _ = std::io::stderr().lock().write_all(&text);
+            text
+        })
+        .await
+        .map_err(|e| ExportError::permanent("panic", format!("stderr writer failed: {e}")))?;
+        *self.buffer.lock().unwrap_or_else(PoisonError::into_inner) = text;
+        Ok(ExportOutcome::delivered(batch.items()))
+    }
+}

@@ -1,1 +1,0 @@
-//! OTLP/JSON encoding (filled in by the exporters work).

@@ -1,0 +1,74 @@
+//! The OTLP/JSON encoding of export requests, as the OTLP specification defines
+//! it: the proto3 JSON mapping with lowerCamelCase names, trace and span ids as
+//! lower-case hex (OTLP's one deviation from proto3, which would use base64), enums
+//! as integers, 64-bit integers as decimal strings, non-finite doubles as `"NaN"`,
+//! `"Infinity"`, `"-Infinity"`, and fields at their default value left out.
+//!
+//! The encoders append straight to a caller's buffer (no serde, no allocation per
+//! record), since the file exporter runs them for every record it writes.
+//!
+//! ```
+//! use weir_core::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+//!
+//! let logs = vec![ResourceLogs {
+//!     scope_logs: vec![ScopeLogs {
+//!         log_records: vec![LogRecord { time_unix_nano: 5, severity_number: 9, ..Default::default() }],
+//!         ..Default::default()
+//!     }],
+//!     ..Default::default()
+//! }];
+//! let mut out = Vec::new();
+//! weir_otlp::json::encode_logs(&logs, &mut out);
+//! assert_eq!(
+//!     out,
+//!     br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"timeUnixNano":"5","severityNumber":9}]}]}]}"#
+//! );
+//! ```
+
+mod common;
+mod logs;
+mod metrics;
+mod traces;
+mod writer;
+
+pub use logs::encode_logs;
+pub use metrics::encode_metrics;
+pub use traces::encode_traces;
+
+use weir_core::SignalData;
+
+/// Appends `data` as an OTLP/JSON export request: `{"resourceLogs":[...]}`,
+/// `{"resourceSpans":[...]}` or `{"resourceMetrics":[...]}`.
+pub fn encode(data: &SignalData, out: &mut Vec<u8>) {
+    match data {
+        SignalData::Logs(v) => encode_logs(v, out),
+        SignalData::Traces(v) => encode_traces(v, out),
+        SignalData::Metrics(v) => encode_metrics(v, out),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_core::otlp::metrics::v1::ResourceMetrics;
+    use weir_core::otlp::trace::v1::ResourceSpans;
+
+    #[test]
+    fn encode_dispatches_by_signal() {
+        let mut out = Vec::new();
+        encode(
+            &SignalData::Traces(vec![ResourceSpans::default()]),
+            &mut out,
+        );
+        assert_eq!(out, br#"{"resourceSpans":[{}]}"#);
+        out.clear();
+        encode(
+            &SignalData::Metrics(vec![ResourceMetrics::default()]),
+            &mut out,
+        );
+        assert_eq!(out, br#"{"resourceMetrics":[{}]}"#);
+        out.clear();
+        encode(&SignalData::Logs(vec![]), &mut out);
+        assert_eq!(out, b"{}");
+    }
+}

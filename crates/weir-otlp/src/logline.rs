@@ -1,1 +1,0 @@
-//! Log-line mapping (filled in by the stdin work).
