@@ -89,7 +89,9 @@ impl SignalData {
     /// Decodes an OTLP export request of `signal`.
     pub fn decode(signal: Signal, bytes: &[u8]) -> Result<SignalData, BatchError> {
         let data = match signal {
-            Signal::Logs => SignalData::Logs(ExportLogsServiceRequest::decode(bytes)?.resource_logs),
+            Signal::Logs => {
+                SignalData::Logs(ExportLogsServiceRequest::decode(bytes)?.resource_logs)
+            }
             Signal::Traces => {
                 SignalData::Traces(ExportTraceServiceRequest::decode(bytes)?.resource_spans)
             }

@@ -9,8 +9,8 @@ use async_trait::async_trait;
 use crate::flow::{Emitter, Output, Shutdown};
 use crate::telemetry::{ComponentTelemetry, Kind};
 use crate::{
-    Batch, ComponentConfig, ComponentError, ComponentId, ConfigError, ExportError,
-    ExportOutcome, Signal,
+    Batch, ComponentConfig, ComponentError, ComponentId, ConfigError, ExportError, ExportOutcome,
+    Signal,
 };
 
 /// What a factory knows when it builds a component.

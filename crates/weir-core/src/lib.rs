@@ -112,9 +112,9 @@ pub use registry::{ComponentInfo, Registry};
 pub use signal::Signal;
 pub use units::ByteSize;
 
-/// The OTLP types batches are made of, re-exported so plugins use the same version.
-pub use opentelemetry_proto::tonic as otlp;
 /// Re-exported so plugin crates implement the traits with the same macro version.
 pub use async_trait::async_trait;
 /// Re-exported for [`Batch::received_bytes`] and friends.
 pub use bytes;
+/// The OTLP types batches are made of, re-exported so plugins use the same version.
+pub use opentelemetry_proto::tonic as otlp;

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::component::{ExporterFactory, ProcessorFactory, ReceiverFactory};
 use crate::Signal;
+use crate::component::{ExporterFactory, ProcessorFactory, ReceiverFactory};
 use crate::telemetry::Kind;
 
 /// The factories of one weir binary. `weir::Distribution` fills it with the

@@ -5,9 +5,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use tokio::time::Instant;
 
+use crate::Batch;
 use crate::flow::{BatchSink, Emitter, SendError};
 use crate::telemetry::Counter;
-use crate::Batch;
 
 /// A [`BatchSink`] that keeps every batch sent to it.
 #[derive(Clone, Default)]

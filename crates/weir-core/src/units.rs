@@ -39,9 +39,9 @@ impl FromStr for ByteSize {
         let t = s.trim();
         let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
         let (num, unit) = t.split_at(split);
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("invalid size `{s}`: expected e.g. `1048576`, `512KiB`, `20MiB`"))?;
+        let n: u64 = num.parse().map_err(|_| {
+            format!("invalid size `{s}`: expected e.g. `1048576`, `512KiB`, `20MiB`")
+        })?;
         let mult: u64 = match unit.trim() {
             "" | "B" => 1,
             "KB" | "kB" => 1000,

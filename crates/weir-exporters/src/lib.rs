@@ -1,5 +1,6 @@
 //! weir's built-in exporters, one folder each.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use weir_core::Registry;
 

@@ -165,7 +165,11 @@ impl Builder<'_> {
 
     fn receiver(&mut self, e: &ComponentEntry) -> Option<BuiltReceiver> {
         let factory = self.registry.receiver(e.id.type_name())?.clone();
-        let cx = self.context(&e.id, Kind::Receiver, self.signals_of(&e.id, Kind::Receiver));
+        let cx = self.context(
+            &e.id,
+            Kind::Receiver,
+            self.signals_of(&e.id, Kind::Receiver),
+        );
         match factory.build(&e.config, &cx) {
             Ok(receiver) => Some(BuiltReceiver {
                 id: e.id.clone(),
@@ -179,11 +183,7 @@ impl Builder<'_> {
         }
     }
 
-    fn processor(
-        &mut self,
-        e: &ComponentEntry,
-        signal: Signal,
-    ) -> Option<BuiltProcessor> {
+    fn processor(&mut self, e: &ComponentEntry, signal: Signal) -> Option<BuiltProcessor> {
         let factory = self.registry.processor(e.id.type_name())?.clone();
         let cx = self.context(&e.id, Kind::Processor, vec![signal]);
         match factory.build(&e.config, &cx) {
@@ -207,7 +207,11 @@ impl Builder<'_> {
     fn exporter(&mut self, e: &ComponentEntry) -> Option<BuiltExporter> {
         let factory = self.registry.exporter(e.id.type_name())?.clone();
         let (own, harness) = self.split_harness(e)?;
-        let cx = self.context(&e.id, Kind::Exporter, self.signals_of(&e.id, Kind::Exporter));
+        let cx = self.context(
+            &e.id,
+            Kind::Exporter,
+            self.signals_of(&e.id, Kind::Exporter),
+        );
         match factory.build(&own, &cx) {
             Ok(exporter) => Some(BuiltExporter {
                 id: e.id.clone(),

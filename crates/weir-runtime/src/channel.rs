@@ -81,7 +81,9 @@ impl EdgeSender {
         deadline: Option<Instant>,
     ) -> Result<Reservation, ReserveError> {
         // A batch larger than the whole budget takes all of it and passes alone.
-        let want = u32::try_from(size).unwrap_or(u32::MAX).clamp(1, self.max_bytes);
+        let want = u32::try_from(size)
+            .unwrap_or(u32::MAX)
+            .clamp(1, self.max_bytes);
         let acquire = async {
             let slot = self
                 .tx

@@ -137,9 +137,9 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
             .collect();
         let pid = pipeline.id.to_string();
         for p in chain.into_iter().rev() {
-            let gauge = p
-                .telemetry
-                .gauge(names::CHANNEL_ITEMS, Some(signal), &[("pipeline", &pid)]);
+            let gauge =
+                p.telemetry
+                    .gauge(names::CHANNEL_ITEMS, Some(signal), &[("pipeline", &pid)]);
             let (tx, rx) = edge(
                 pipeline.channel.capacity,
                 pipeline.channel.max_bytes.as_usize(),

@@ -153,6 +153,9 @@ service:
     let summary = wait.await.unwrap();
     assert_eq!(summary.reason, StopReason::Requested);
     assert_eq!(summary.sent, 0);
-    assert_eq!(summary.abandoned, 20, "every accepted item is accounted for");
+    assert_eq!(
+        summary.abandoned, 20,
+        "every accepted item is accounted for"
+    );
     assert!(!summary.is_clean());
 }

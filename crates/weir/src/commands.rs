@@ -24,9 +24,12 @@ pub fn dispatch(registry: &Registry, cli: Cli) -> i32 {
 fn load(registry: &Registry, file: Option<&Path>) -> LoadReport {
     match file {
         Some(f) => config::load_file(f, registry),
-        None => config::load_str("<embedded default pipeline>", DEFAULT_PIPELINE, registry, &|v| {
-            std::env::var(v).ok()
-        }),
+        None => config::load_str(
+            "<embedded default pipeline>",
+            DEFAULT_PIPELINE,
+            registry,
+            &|v| std::env::var(v).ok(),
+        ),
     }
 }
 
@@ -41,7 +44,10 @@ fn validate(registry: &Registry, files: &[std::path::PathBuf]) -> i32 {
     for f in files {
         let (built, diags) = weir_runtime::build::build(config::load_file(f, registry), registry);
         print_diagnostics(&diags);
-        let errors = diags.iter().filter(|d| d.severity == Severity::Error).count();
+        let errors = diags
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
         if built.is_none() || errors > 0 {
             eprintln!("{}: invalid ({errors} error(s))", f.display());
             code = exit::FAILURE;
@@ -53,7 +59,10 @@ fn validate(registry: &Registry, files: &[std::path::PathBuf]) -> i32 {
 }
 
 fn components(registry: &Registry) {
-    println!("{:<10} {:<16} {:<22} DESCRIPTION", "KIND", "TYPE", "SIGNALS");
+    println!(
+        "{:<10} {:<16} {:<22} DESCRIPTION",
+        "KIND", "TYPE", "SIGNALS"
+    );
     for c in registry.components() {
         if c.kind == Kind::Channel {
             continue;

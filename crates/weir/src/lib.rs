@@ -96,7 +96,11 @@ impl Distribution {
             Ok(c) => c,
             Err(e) => {
                 let _ = e.print();
-                return if e.use_stderr() { exit::USAGE } else { exit::OK };
+                return if e.use_stderr() {
+                    exit::USAGE
+                } else {
+                    exit::OK
+                };
             }
         };
         commands::dispatch(&self.registry, cli)

@@ -67,6 +67,7 @@ impl Exporter for DebugExporter {
         // stderr may be a slow pipe: write from the blocking pool, under one lock
         // so a batch's lines stay together.
         let text = tokio::task::spawn_blocking(move || {
+            // Best effort: a closed stderr is no reason to hold up the pipeline.
             let _ = std::io::stderr().lock().write_all(&text);
             text
         })
@@ -74,5 +75,25 @@ impl Exporter for DebugExporter {
         .map_err(|e| ExportError::permanent("panic", format!("stderr writer failed: {e}")))?;
         *self.buffer.lock().unwrap_or_else(PoisonError::into_inner) = text;
         Ok(ExportOutcome::delivered(batch.items()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_core::BatchMeta;
+    use weir_core::otlp::trace::v1::ResourceSpans;
+    use weir_core::telemetry::Kind;
+
+    #[tokio::test]
+    async fn exports_every_signal_and_delivers_all() {
+        let cx = BuildContext::for_test("debug", Kind::Exporter, &Signal::ALL);
+        let cfg = ComponentConfig::from_yaml("verbosity: basic").unwrap();
+        let exporter = DebugExporterFactory.build(&cfg, &cx).unwrap();
+        let batch = Batch::traces(vec![ResourceSpans::default()], BatchMeta::default());
+        let outcome = exporter.export(&batch).await.unwrap();
+        assert_eq!(outcome, ExportOutcome::delivered(0));
+        let bad = ComponentConfig::from_yaml("verbose: true").unwrap();
+        assert!(DebugExporterFactory.build(&bad, &cx).is_err());
     }
 }

@@ -63,6 +63,9 @@ mod tests {
         for x in &w[2..] {
             assert!(*x >= Duration::from_millis(200) && *x <= Duration::from_millis(400));
         }
-        assert_eq!(b.next_wait(Some(Duration::from_secs(3))), Duration::from_secs(3));
+        assert_eq!(
+            b.next_wait(Some(Duration::from_secs(3))),
+            Duration::from_secs(3)
+        );
     }
 }

@@ -27,9 +27,23 @@ pub fn render(series: &[Series]) -> String {
                     let snap = h.snapshot();
                     for (bound, count) in snap.bounds.iter().zip(&snap.cumulative) {
                         let le = format_value(*bound);
-                        line(&mut out, name, "_bucket", &s.labels, Some(&le), *count as f64);
+                        line(
+                            &mut out,
+                            name,
+                            "_bucket",
+                            &s.labels,
+                            Some(&le),
+                            *count as f64,
+                        );
                     }
-                    line(&mut out, name, "_bucket", &s.labels, Some("+Inf"), snap.count as f64);
+                    line(
+                        &mut out,
+                        name,
+                        "_bucket",
+                        &s.labels,
+                        Some("+Inf"),
+                        snap.count as f64,
+                    );
                     line(&mut out, name, "_sum", &s.labels, None, snap.sum);
                     line(&mut out, name, "_count", &s.labels, None, snap.count as f64);
                 }
@@ -91,14 +105,15 @@ fn format_value(v: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use weir_core::telemetry::{ComponentTelemetry, Kind, MetricsRegistry, names};
     use weir_core::Signal;
+    use weir_core::telemetry::{ComponentTelemetry, Kind, MetricsRegistry, names};
 
     #[test]
     fn renders_counters_with_labels_and_histograms() {
         let reg = MetricsRegistry::new();
         let t = ComponentTelemetry::new(reg.clone(), "file/a\"b", Kind::Exporter);
-        t.counter(names::EXPORTER_SENT_ITEMS, Some(Signal::Logs), &[]).add(42);
+        t.counter(names::EXPORTER_SENT_ITEMS, Some(Signal::Logs), &[])
+            .add(42);
         t.histogram(names::EXPORTER_SEND_DURATION, None, &[], &[0.1, 1.0])
             .observe(0.5);
         let text = render(&reg.snapshot());

@@ -85,7 +85,10 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     let mut text = super::prometheus::render(&s.registry.snapshot());
     super::process::render(&mut text, s.started);
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         text,
     )
 }

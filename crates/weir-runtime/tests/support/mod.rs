@@ -79,7 +79,11 @@ impl ReceiverFactory for SourceFactory {
     fn signals(&self) -> &'static [Signal] {
         &[Signal::Logs]
     }
-    fn build(&self, cfg: &ComponentConfig, _: &BuildContext) -> Result<Box<dyn Receiver>, ConfigError> {
+    fn build(
+        &self,
+        cfg: &ComponentConfig,
+        _: &BuildContext,
+    ) -> Result<Box<dyn Receiver>, ConfigError> {
         Ok(Box::new(Source {
             cfg: cfg.parse()?,
             probe: self.0.clone(),
@@ -137,8 +141,14 @@ impl ProcessorFactory for TagFactory {
     fn signals(&self) -> &'static [Signal] {
         &[Signal::Logs]
     }
-    fn build(&self, _: &ComponentConfig, cx: &BuildContext) -> Result<Box<dyn Processor>, ConfigError> {
-        Ok(Box::new(Tag(cx.telemetry.dropped_items(Signal::Logs, "test"))))
+    fn build(
+        &self,
+        _: &ComponentConfig,
+        cx: &BuildContext,
+    ) -> Result<Box<dyn Processor>, ConfigError> {
+        Ok(Box::new(Tag(cx
+            .telemetry
+            .dropped_items(Signal::Logs, "test"))))
     }
 }
 
@@ -195,7 +205,11 @@ impl ExporterFactory for SinkFactory {
     fn signals(&self) -> &'static [Signal] {
         &[Signal::Logs, Signal::Traces, Signal::Metrics]
     }
-    fn build(&self, cfg: &ComponentConfig, cx: &BuildContext) -> Result<Box<dyn Exporter>, ConfigError> {
+    fn build(
+        &self,
+        cfg: &ComponentConfig,
+        cx: &BuildContext,
+    ) -> Result<Box<dyn Exporter>, ConfigError> {
         Ok(Box::new(Sink {
             id: cx.id.to_string(),
             cfg: cfg.parse()?,
@@ -216,10 +230,18 @@ impl Exporter for Sink {
             return Err(ExportError::permanent("test_400", "refused"));
         }
         if call < self.cfg.fail_first {
-            return Err(ExportError::retry_after("test_503", "busy", Duration::from_millis(5)));
+            return Err(ExportError::retry_after(
+                "test_503",
+                "busy",
+                Duration::from_millis(5),
+            ));
         }
         let taken = self.probe.sink_batches.fetch_add(1, Ordering::SeqCst) + 1;
-        let lag = self.probe.source_batches.load(Ordering::SeqCst).saturating_sub(taken);
+        let lag = self
+            .probe
+            .source_batches
+            .load(Ordering::SeqCst)
+            .saturating_sub(taken);
         self.probe.max_lag.fetch_max(lag, Ordering::SeqCst);
         let mut d = self.probe.delivered.lock().unwrap();
         for rl in match batch.data().unwrap() {
