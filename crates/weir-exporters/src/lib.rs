@@ -4,6 +4,7 @@
 
 use weir_core::Registry;
 
+pub mod blackhole;
 pub mod debug;
 pub mod file;
 mod utc;
@@ -12,4 +13,5 @@ mod utc;
 pub fn register(registry: &mut Registry) {
     registry.add_exporter(file::FileExporterFactory);
     registry.add_exporter(debug::DebugExporterFactory);
+    registry.add_exporter(blackhole::BlackholeExporterFactory);
 }
