@@ -7,6 +7,7 @@ use weir_core::Registry;
 pub mod blackhole;
 pub mod debug;
 pub mod file;
+pub mod otlp;
 mod utc;
 
 /// Adds every built-in exporter to `registry`.
@@ -14,4 +15,5 @@ pub fn register(registry: &mut Registry) {
     registry.add_exporter(file::FileExporterFactory);
     registry.add_exporter(debug::DebugExporterFactory);
     registry.add_exporter(blackhole::BlackholeExporterFactory);
+    registry.add_exporter(otlp::OtlpExporterFactory);
 }

@@ -1,7 +1,13 @@
-//! OTLP wire for weir: the OTLP/JSON encoding, and the mapping of foreign log
-//! lines (text or JSON objects) onto OTLP log records, shared by the stdin and
-//! http receivers and the enrich processor.
+//! OTLP wire for weir: the protobuf validating walk, the OTLP/JSON encoding and
+//! decoding, compression with size limits, export responses and status mapping,
+//! the raw-bytes gRPC codec, and the mapping of foreign log lines (text or JSON
+//! objects) onto OTLP log records. Shared by receivers and exporters.
 #![forbid(unsafe_code)]
 
+pub mod compression;
+pub mod grpc;
 pub mod json;
 pub mod logline;
+pub mod response;
+pub mod status;
+pub mod wire;

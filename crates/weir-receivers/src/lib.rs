@@ -3,9 +3,11 @@
 
 use weir_core::Registry;
 
+pub mod otlp;
 pub mod stdin;
 
 /// Adds every built-in receiver to `registry`.
 pub fn register(registry: &mut Registry) {
+    registry.add_receiver(otlp::OtlpReceiverFactory);
     registry.add_receiver(stdin::StdinReceiverFactory);
 }

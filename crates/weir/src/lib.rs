@@ -81,6 +81,9 @@ impl Distribution {
 
     /// Parses the process arguments, runs the command, and exits.
     pub fn main(self) -> ! {
+        // reqwest and tonic are built without a default crypto provider (no
+        // aws-lc-rs/cmake in the build); choose ring once for the process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let code = self.run_cli(std::env::args_os());
         std::process::exit(code)
     }

@@ -71,7 +71,10 @@ service:
     let text = wait_metrics(&addr, |m| {
         metric(m, "weir_exporter_sent_items_total", &[]) >= LINES as f64
     });
-    assert_eq!(metric(&text, "weir_receiver_accepted_items_total", &[]), LINES as f64);
+    assert_eq!(
+        metric(&text, "weir_receiver_accepted_items_total", &[]),
+        LINES as f64
+    );
     let peak = rss_kib(weir.child.id());
     assert!(peak < 64 * 1024, "peak RSS {peak} KiB");
     drop(stdin);

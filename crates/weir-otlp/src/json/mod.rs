@@ -72,3 +72,39 @@ mod tests {
         assert_eq!(out, b"{}");
     }
 }
+
+/// Why an OTLP/JSON body could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonDecodeError {
+    /// What is wrong and where, e.g. `resourceLogs[0].scopeLogs[1].logRecords[3].traceId: expected 32 hex digits`.
+    pub message: String,
+}
+
+impl std::fmt::Display for JsonDecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for JsonDecodeError {}
+
+/// Decodes an OTLP/JSON export request of `signal` (lenient as the spec asks:
+/// lowerCamelCase or snake_case keys, enums as integers or names, 64-bit
+/// integers as strings or numbers, unknown fields ignored, hex ids).
+///
+/// Errors name the JSON path of the offending value, e.g.
+/// `resourceLogs[0].scopeLogs[0].logRecords[2].timeUnixNano: expected an integer or integer string`.
+pub fn decode(
+    signal: weir_core::Signal,
+    body: &[u8],
+) -> Result<weir_core::SignalData, JsonDecodeError> {
+    decode::decode_request(signal, body)
+}
+
+mod decode;
+mod decode_common;
+mod decode_logs;
+mod decode_metrics;
+#[cfg(test)]
+mod decode_tests;
+mod decode_traces;

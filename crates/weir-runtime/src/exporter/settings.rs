@@ -14,7 +14,7 @@ pub struct QueueSettings {
     /// Batches waiting for the exporter (default 16).
     #[serde(default = "default_capacity")]
     pub capacity: usize,
-    /// Encoded bytes waiting for the exporter (default 16MiB).
+    /// Encoded bytes waiting for the exporter (default 8MiB).
     #[serde(default = "default_max_bytes")]
     pub max_bytes: ByteSize,
 }
@@ -23,7 +23,7 @@ fn default_capacity() -> usize {
     16
 }
 fn default_max_bytes() -> ByteSize {
-    ByteSize::mib(16)
+    ByteSize::mib(8)
 }
 
 impl Default for QueueSettings {

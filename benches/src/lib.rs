@@ -1,0 +1,71 @@
+//! weir's end-to-end benchmark harness. `cargo xtask bench` builds release
+//! binaries and runs every scenario in full; the test suite runs each in
+//! `quick` mode against the debug binary so the harness never rots.
+#![forbid(unsafe_code)]
+
+pub mod procstat;
+pub mod report;
+pub mod stdin_file;
+
+use std::path::PathBuf;
+
+/// How a scenario is run.
+#[derive(Debug, Clone)]
+pub struct BenchEnv {
+    /// The weir binary under test.
+    pub weir: PathBuf,
+    /// The workspace root (for `pipelines/`).
+    pub workspace: PathBuf,
+    /// A scratch folder (tmpfs in full runs, so the disk is not what is measured).
+    pub scratch: PathBuf,
+    /// A few seconds instead of a full run.
+    pub quick: bool,
+}
+
+/// One scenario's result: a row of the report.
+#[derive(Debug, Clone)]
+pub struct BenchResult {
+    /// Scenario name.
+    pub scenario: String,
+    /// Items put in.
+    pub sent: u64,
+    /// Items that came out the other end.
+    pub received: u64,
+    /// Wall-clock seconds from start to exit.
+    pub seconds: f64,
+    /// CPU seconds weir used (user + system).
+    pub cpu_seconds: f64,
+    /// Peak resident memory of weir, bytes.
+    pub peak_rss: u64,
+    /// Errors seen (non-zero exit, refused requests, ...).
+    pub errors: u64,
+    /// Anything worth a note.
+    pub note: String,
+}
+
+impl BenchResult {
+    /// Items per wall-clock second.
+    pub fn items_per_sec(&self) -> f64 {
+        self.received as f64 / self.seconds.max(1e-9)
+    }
+    /// Items per second of weir CPU time: throughput per core used.
+    pub fn items_per_cpu_sec(&self) -> f64 {
+        self.received as f64 / self.cpu_seconds.max(1e-9)
+    }
+}
+
+/// Every scenario by name.
+pub const SCENARIOS: &[&str] = &["stdin-file-text", "stdin-file-json", "stdin-file-gzip"];
+
+/// Runs scenario `name`.
+pub fn run(name: &str, env: &BenchEnv) -> Result<BenchResult, String> {
+    match name {
+        "stdin-file-text" => stdin_file::run(env, stdin_file::Input::Text, false),
+        "stdin-file-json" => stdin_file::run(env, stdin_file::Input::Json, false),
+        "stdin-file-gzip" => stdin_file::run(env, stdin_file::Input::Text, true),
+        other => Err(format!(
+            "unknown scenario `{other}`; known: {}",
+            SCENARIOS.join(", ")
+        )),
+    }
+}
