@@ -139,7 +139,8 @@ impl Receiver for OtlpReceiver {
             grpc: grpc_listener.as_ref().and_then(|l| l.local_addr().ok()),
             http: http_listener.as_ref().and_then(|l| l.local_addr().ok()),
         };
-        tracing::info!(receiver = %id, grpc = ?addrs.grpc, http = ?addrs.http,
+        let show = |a: Option<SocketAddr>| a.map_or_else(|| "off".to_string(), |a| a.to_string());
+        tracing::info!(receiver = %id, grpc = %show(addrs.grpc), http = %show(addrs.http),
             tls = identity.is_some(), "OTLP receiver listening");
         bound.send_replace(Some(addrs));
 

@@ -28,9 +28,12 @@ impl Weir {
     /// Starts `weir run <pipeline>` with JSON logs, stdin piped, and `env`.
     pub fn start(pipeline: &Path, env: &[(&str, &str)]) -> Weir {
         let mut cmd = Command::new(WEIR);
-        cmd.args(["--log-format", "json", "run"])
-            .arg(pipeline)
-            .stdin(Stdio::piped())
+        cmd.args(["--log-format", "json", "run"]).arg(pipeline);
+        Self::spawn(cmd, env)
+    }
+
+    fn spawn(mut cmd: Command, env: &[(&str, &str)]) -> Weir {
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         for (k, v) in env {
@@ -50,6 +53,13 @@ impl Weir {
         Weir { child, stderr }
     }
 
+    /// Starts `weir run` (the embedded default pipeline) in folder `cwd`.
+    pub fn start_default(cwd: &Path, env: &[(&str, &str)]) -> Weir {
+        let mut cmd = Command::new(WEIR);
+        cmd.args(["--log-format", "json", "run"]).current_dir(cwd);
+        Self::spawn(cmd, env)
+    }
+
     /// The telemetry address weir logged at start.
     pub fn metrics_addr(&self) -> String {
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -64,6 +74,30 @@ impl Weir {
             assert!(
                 Instant::now() < deadline,
                 "weir never logged its address:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The (gRPC, HTTP) addresses the `otlp` receiver logged once listening.
+    pub fn otlp_addrs(&self) -> (String, String) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            for line in self.stderr.lock().unwrap().lines() {
+                if let Ok(v) = serde_json::from_str::<Value>(line)
+                    && v["fields"]["message"] == "OTLP receiver listening"
+                {
+                    let f = &v["fields"];
+                    return (
+                        f["grpc"].as_str().unwrap_or_default().to_string(),
+                        f["http"].as_str().unwrap_or_default().to_string(),
+                    );
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no OTLP listener logged:\n{}",
                 self.stderr()
             );
             std::thread::sleep(Duration::from_millis(20));
