@@ -13,3 +13,4 @@ pub mod exporter;
 pub mod processor_task;
 pub mod service;
 pub mod telemetry;
+pub mod timer;

@@ -1,10 +1,10 @@
 //! The task that runs one processor of one pipeline.
 
-use tokio::time::Instant;
 use weir_core::telemetry::{ComponentTelemetry, names};
 use weir_core::{Emitter, Processor, Signal};
 
 use crate::channel::EdgeReceiver;
+use crate::timer::ComponentTimer;
 
 /// Runs `processor` over every batch of `input` until it closes, then flushes.
 /// Returns whether it ended without errors.
@@ -17,15 +17,11 @@ pub async fn run_processor(
 ) -> bool {
     let received = telemetry.counter(names::PROCESSOR_RECEIVED_ITEMS, Some(signal), &[]);
     let mut ok = true;
-    let mut ticker = processor.timer().map(|p| {
-        let mut t = tokio::time::interval_at(Instant::now() + p, p);
-        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        t
-    });
+    let mut ticker = ComponentTimer::new(processor.timer());
     loop {
         let batch = tokio::select! {
             biased;
-            _ = async { ticker.as_mut().expect("guarded").tick().await }, if ticker.is_some() => {
+            _ = ticker.tick() => {
                 if let Err(e) = processor.on_timer(&mut out).await {
                     ok = false;
                     tracing::error!(component = telemetry.component(), error = %e, "processor timer failed");

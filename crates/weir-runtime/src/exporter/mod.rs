@@ -16,6 +16,7 @@ use weir_core::telemetry::{
 use weir_core::{Batch, ExportError, Exporter, Shutdown, Signal};
 
 use crate::channel::EdgeReceiver;
+use crate::timer::ComponentTimer;
 use backoff::Backoff;
 use settings::RetrySettings;
 
@@ -98,15 +99,11 @@ impl ExporterTask {
     /// Runs until the queue is closed and empty.
     pub async fn run(mut self) -> ExporterReport {
         let mut report = ExporterReport::default();
-        let mut ticker = self.exporter.timer().map(|p| {
-            let mut t = tokio::time::interval_at(Instant::now() + p, p);
-            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            t
-        });
+        let mut ticker = ComponentTimer::new(self.exporter.timer());
         loop {
             let batch = tokio::select! {
                 biased;
-                _ = async { ticker.as_mut().expect("guarded").tick().await }, if ticker.is_some() => {
+                _ = ticker.tick() => {
                     if let Err(e) = self.exporter.on_timer().await {
                         tracing::warn!(component = self.telemetry.component(), error = %e, "exporter timer failed");
                     }
