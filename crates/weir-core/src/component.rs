@@ -163,6 +163,12 @@ pub trait Exporter: Send + Sync {
     /// [`Batch::received_bytes`] when the destination takes them as they are.
     async fn export(&self, batch: &Batch) -> Result<ExportOutcome, ExportError>;
 
+    /// The most export calls this exporter can take at once; `None` leaves it to
+    /// the harness's `max_in_flight` (default 4). A file writer says `Some(1)`.
+    fn max_in_flight(&self) -> Option<usize> {
+        None
+    }
+
     /// Asks for [`Exporter::on_timer`] calls at this period (e.g. a flush interval).
     fn timer(&self) -> Option<Duration> {
         None

@@ -238,7 +238,15 @@ impl Builder<'_> {
                 let base = format!("{}.{key}", e.path);
                 let parsed = match key {
                     "queue" => cfg.parse().map(|q| harness.queue = q),
-                    _ => cfg.parse().map(|r| harness.retry = r),
+                    "retry" => cfg.parse().map(|r| harness.retry = r),
+                    _ => cfg.parse::<usize>().and_then(|n| {
+                        harness.max_in_flight = n;
+                        if n == 0 {
+                            Err(ConfigError::new("must be at least 1"))
+                        } else {
+                            Ok(())
+                        }
+                    }),
                 };
                 if let Err(err) = parsed {
                     self.report(&base, err);

@@ -118,7 +118,7 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
         let task = ExporterTask::new(
             x.exporter,
             rx,
-            x.harness.retry,
+            &x.harness,
             x.telemetry,
             abort_signal.clone(),
         );

@@ -43,7 +43,7 @@ receivers:
 processors:
   tag:
 exporters:
-  sink: { delay: 5ms, queue: { capacity: 1 } }
+  sink: { delay: 5ms, queue: { capacity: 1 }, max_in_flight: 1 }
 service:
   telemetry: { metrics: { address: none } }
   pipelines:
@@ -158,4 +158,43 @@ service:
         "every accepted item is accounted for"
     );
     assert!(!summary.is_clean());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_in_flight_runs_deliveries_concurrently() {
+    let probe = Arc::new(Probe::default());
+    // 8 batches at 200 ms each: one at a time takes 1.6 s, four at a time ~0.4 s.
+    let yaml = r#"
+receivers:
+  source: { batches: 8, items: 1 }
+exporters:
+  sink: { delay: 200ms, max_in_flight: 4 }
+service:
+  telemetry: { metrics: { address: none } }
+  pipelines:
+    logs: { receivers: [source], exporters: [sink] }
+"#;
+    let t0 = std::time::Instant::now();
+    let summary = run_yaml(yaml, probe.clone()).await;
+    let took = t0.elapsed();
+    assert!(summary.is_clean(), "{summary:?}");
+    assert_eq!(delivered(&probe, "sink"), (1..=8).collect::<Vec<_>>());
+    assert!(
+        took < Duration::from_millis(1200),
+        "deliveries were not concurrent: {took:?}"
+    );
+    assert_eq!(probe.max_concurrent.load(Ordering::SeqCst), 4);
+}
+
+#[test]
+fn max_in_flight_zero_is_a_config_error() {
+    let registry = support::registry(Arc::new(Probe::default()));
+    let yaml = "receivers: { source: { batches: 1, items: 1 } }\nexporters:\n  sink: { max_in_flight: 0 }\nservice: { pipelines: { logs: { receivers: [source], exporters: [sink] } } }\n";
+    let (built, diags) = build(load_str("t.yaml", yaml, &registry, &|_| None), &registry);
+    assert!(built.is_none());
+    let d = diags
+        .iter()
+        .find(|d| d.path == "exporters.sink.max_in_flight")
+        .expect("located");
+    assert_eq!(d.location.map(|l| l.line), Some(3), "{d}");
 }

@@ -35,7 +35,7 @@ fn slow_exporter_with_capacity_one_slows_the_reader_and_loses_nothing() {
 receivers:
   stdin: { max_batch: 100, max_delay: 50ms }
 exporters:
-  blackhole: { delay: 100ms, queue: { capacity: 1 } }
+  blackhole: { delay: 100ms, queue: { capacity: 1 }, max_in_flight: 1 }
 service:
   telemetry: { metrics: { address: 127.0.0.1:0 } }
   pipelines:

@@ -58,6 +58,11 @@ pub struct DebugExporter {
 
 #[async_trait]
 impl Exporter for DebugExporter {
+    /// Summaries print in the order batches arrived.
+    fn max_in_flight(&self) -> Option<usize> {
+        Some(1)
+    }
+
     async fn export(&self, batch: &Batch) -> Result<ExportOutcome, ExportError> {
         let mut text =
             std::mem::take(&mut *self.buffer.lock().unwrap_or_else(PoisonError::into_inner));

@@ -109,6 +109,11 @@ impl Exporter for FileExporter {
         Ok(ExportOutcome::delivered(items))
     }
 
+    /// One file, one writer: batches go in the order they were queued.
+    fn max_in_flight(&self) -> Option<usize> {
+        Some(1)
+    }
+
     fn timer(&self) -> Option<Duration> {
         Some(self.flush_interval)
     }

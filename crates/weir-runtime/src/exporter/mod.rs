@@ -1,24 +1,22 @@
 //! The exporter harness: one task per exporter that takes batches from its
-//! bounded queue, calls the exporter, retries retryable failures with jittered
-//! backoff, counts outcomes, and at the shutdown deadline counts what it has to
-//! abandon.
+//! bounded queue, keeps up to `max_in_flight` deliveries going (each retried with
+//! jittered backoff), counts outcomes, and at the shutdown deadline counts what
+//! it has to abandon.
 
 mod backoff;
+mod delivery;
 pub mod settings;
 
-use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::Arc;
 
-use tokio::time::Instant;
-use weir_core::telemetry::{
-    ComponentTelemetry, Counter, DURATION_BUCKETS, Histogram, names, reasons,
-};
-use weir_core::{Batch, ExportError, Exporter, Shutdown, Signal};
+use tokio::task::JoinSet;
+use weir_core::telemetry::{ComponentTelemetry, reasons};
+use weir_core::{Exporter, Shutdown};
 
 use crate::channel::EdgeReceiver;
 use crate::timer::ComponentTimer;
-use backoff::Backoff;
-use settings::RetrySettings;
+use delivery::{Deliverer, Delivery};
+use settings::HarnessSettings;
 
 /// What an exporter task reports when it ends.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -29,103 +27,93 @@ pub struct ExporterReport {
     pub abandoned: u64,
 }
 
-struct SignalCounters {
-    sent: Counter,
-    retries: Counter,
-    duration: Histogram,
-}
-
 /// Runs one exporter until its queue closes (all upstream tasks ended).
 pub struct ExporterTask {
-    exporter: Box<dyn Exporter>,
+    exporter: Arc<dyn Exporter>,
     queue: EdgeReceiver,
-    retry: RetrySettings,
-    telemetry: ComponentTelemetry,
-    /// Fires at the shutdown deadline: stop retrying, abandon what is left.
-    abort: Shutdown,
-    counters: [SignalCounters; 3],
-    failed: HashMap<(Signal, String), Counter>,
-}
-
-enum Delivery {
-    Done,
-    Abandoned,
+    deliverer: Arc<Deliverer>,
+    max_in_flight: usize,
 }
 
 impl ExporterTask {
-    /// A task for `exporter` reading `queue`.
+    /// A task for `exporter` reading `queue`; `abort` fires at the shutdown
+    /// deadline (stop retrying, abandon what is left).
     pub fn new(
         exporter: Box<dyn Exporter>,
         queue: EdgeReceiver,
-        retry: RetrySettings,
+        settings: &HarnessSettings,
         telemetry: ComponentTelemetry,
         abort: Shutdown,
     ) -> Self {
-        let counters = Signal::ALL.map(|s| SignalCounters {
-            sent: telemetry.counter(names::EXPORTER_SENT_ITEMS, Some(s), &[]),
-            retries: telemetry.counter(names::EXPORTER_RETRIES, Some(s), &[]),
-            duration: telemetry.histogram(
-                names::EXPORTER_SEND_DURATION,
-                Some(s),
-                &[],
-                DURATION_BUCKETS,
-            ),
-        });
+        let exporter: Arc<dyn Exporter> = Arc::from(exporter);
+        // The exporter may know it cannot take concurrent calls (a file).
+        let max_in_flight = settings
+            .max_in_flight
+            .min(exporter.max_in_flight().unwrap_or(usize::MAX))
+            .max(1);
+        let deliverer = Arc::new(Deliverer::new(
+            exporter.clone(),
+            settings.retry.clone(),
+            telemetry,
+            abort,
+        ));
         ExporterTask {
             exporter,
             queue,
-            retry,
-            telemetry,
-            abort,
-            counters,
-            failed: HashMap::new(),
+            deliverer,
+            max_in_flight,
         }
     }
 
-    fn fail(&mut self, signal: Signal, reason: &str, items: usize) {
-        let telemetry = &self.telemetry;
-        self.failed
-            .entry((signal, reason.to_string()))
-            .or_insert_with(|| {
-                telemetry.counter(
-                    names::EXPORTER_FAILED_ITEMS,
-                    Some(signal),
-                    &[("reason", reason)],
-                )
-            })
-            .add(items as u64);
-    }
-
-    /// Runs until the queue is closed and empty.
+    /// Runs until the queue is closed and empty and nothing is in flight.
     pub async fn run(mut self) -> ExporterReport {
         let mut report = ExporterReport::default();
         let mut ticker = ComponentTimer::new(self.exporter.timer());
-        loop {
-            let batch = tokio::select! {
+        let mut in_flight: JoinSet<(Delivery, weir_core::Signal, usize)> = JoinSet::new();
+        let mut queue_open = true;
+        let mut abandoning = false;
+        while queue_open || !in_flight.is_empty() {
+            tokio::select! {
                 biased;
+                // Finish deliveries before taking more: backpressure by construction.
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    match done {
+                        Ok((Delivery::Done, _, _)) => {}
+                        Ok((Delivery::Abandoned, signal, items)) => {
+                            abandoning = true;
+                            report.abandoned += items as u64;
+                            self.deliverer.fail(signal, reasons::ABANDONED, items);
+                        }
+                        Err(e) => tracing::error!(component = self.deliverer.component(), error = %e, "export task panicked"),
+                    }
+                }
                 _ = ticker.tick() => {
                     if let Err(e) = self.exporter.on_timer().await {
-                        tracing::warn!(component = self.telemetry.component(), error = %e, "exporter timer failed");
+                        tracing::warn!(component = self.deliverer.component(), error = %e, "exporter timer failed");
                     }
-                    continue;
                 }
-                b = self.queue.recv() => b,
-            };
-            let Some(batch) = batch else { break };
-            let items = batch.items();
-            match self.deliver(&batch).await {
-                Delivery::Done => {}
-                Delivery::Abandoned => {
-                    report.abandoned += items as u64;
-                    self.fail(batch.signal(), reasons::ABANDONED, items);
-                    report.abandoned += self.abandon_rest().await;
-                    break;
+                b = self.queue.recv(), if queue_open && !abandoning && in_flight.len() < self.max_in_flight => {
+                    match b {
+                        Some(batch) => {
+                            let d = self.deliverer.clone();
+                            in_flight.spawn(async move {
+                                let delivery = d.deliver(&batch).await;
+                                (delivery, batch.signal(), batch.items())
+                            });
+                        }
+                        None => queue_open = false,
+                    }
                 }
+                else => break,
+            }
+            if abandoning && in_flight.is_empty() {
+                report.abandoned += self.abandon_rest().await;
+                queue_open = false;
             }
         }
-        report.sent = self.counters.iter().map(|c| c.sent.get()).sum();
+        report.sent = self.deliverer.sent();
         if let Err(e) = self.exporter.shutdown().await {
-            tracing::error!(component = self.telemetry.component(), error = %e, "exporter shutdown failed");
+            tracing::error!(component = self.deliverer.component(), error = %e, "exporter shutdown failed");
         }
         report
     }
@@ -135,75 +123,16 @@ impl ExporterTask {
         let mut n = 0;
         while let Some(b) = self.queue.recv().await {
             n += b.items() as u64;
-            self.fail(b.signal(), reasons::ABANDONED, b.items());
+            self.deliverer
+                .fail(b.signal(), reasons::ABANDONED, b.items());
         }
         if n > 0 {
             tracing::error!(
-                component = self.telemetry.component(),
+                component = self.deliverer.component(),
                 items = n,
                 "shutdown deadline passed: abandoned queued items"
             );
         }
         n
-    }
-
-    async fn deliver(&mut self, batch: &Batch) -> Delivery {
-        let signal = batch.signal();
-        let items = batch.items();
-        let started = Instant::now();
-        let mut backoff = Backoff::new(&self.retry);
-        loop {
-            if self.abort.is_triggered() {
-                return Delivery::Abandoned;
-            }
-            let t0 = Instant::now();
-            let result = tokio::select! {
-                biased;
-                _ = self.abort.wait() => return Delivery::Abandoned,
-                r = self.exporter.export(batch) => r,
-            };
-            self.counters[signal.index()]
-                .duration
-                .observe(t0.elapsed().as_secs_f64());
-            let err = match result {
-                Ok(outcome) => {
-                    self.counters[signal.index()].sent.add(outcome.sent as u64);
-                    if outcome.rejected > 0 {
-                        tracing::warn!(
-                            component = self.telemetry.component(),
-                            rejected = outcome.rejected,
-                            message = outcome.message.as_deref().unwrap_or(""),
-                            "destination rejected part of a batch"
-                        );
-                        self.fail(signal, reasons::PARTIAL, outcome.rejected);
-                    }
-                    return Delivery::Done;
-                }
-                Err(e) => e,
-            };
-            let after = match &err {
-                ExportError::Permanent { .. } => {
-                    tracing::error!(component = self.telemetry.component(), items, error = %err, "export failed for good; dropping batch");
-                    self.fail(signal, err.reason(), items);
-                    return Delivery::Done;
-                }
-                ExportError::Retryable { after, .. } => *after,
-            };
-            let elapsed = started.elapsed();
-            let budget = self.retry.max_elapsed;
-            if !self.retry.enabled || (!budget.is_zero() && elapsed >= budget) {
-                tracing::error!(component = self.telemetry.component(), items, error = %err, "retries exhausted; dropping batch");
-                self.fail(signal, reasons::RETRIES_EXHAUSTED, items);
-                return Delivery::Done;
-            }
-            let wait = backoff.next_wait(after);
-            tracing::warn!(component = self.telemetry.component(), error = %err, wait = ?wait, "export failed; will retry");
-            self.counters[signal.index()].retries.inc();
-            tokio::select! {
-                biased;
-                _ = self.abort.wait() => return Delivery::Abandoned,
-                _ = tokio::time::sleep(wait.min(Duration::from_secs(3600))) => {}
-            }
-        }
     }
 }

@@ -77,14 +77,31 @@ impl Default for RetrySettings {
     }
 }
 
-/// Both harness sections.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Everything the harness takes from an exporter's config.
+#[derive(Debug, Clone, PartialEq)]
 pub struct HarnessSettings {
     /// `queue:`.
     pub queue: QueueSettings,
     /// `retry:`.
     pub retry: RetrySettings,
+    /// `max_in_flight:` export calls at once (default 4; an exporter may cap it
+    /// lower, e.g. a file writes one batch at a time). Batches in flight
+    /// together may be delivered out of order.
+    pub max_in_flight: usize,
+}
+
+/// Default `max_in_flight`.
+pub const DEFAULT_MAX_IN_FLIGHT: usize = 4;
+
+impl Default for HarnessSettings {
+    fn default() -> Self {
+        HarnessSettings {
+            queue: QueueSettings::default(),
+            retry: RetrySettings::default(),
+            max_in_flight: DEFAULT_MAX_IN_FLIGHT,
+        }
+    }
 }
 
 /// Keys the harness owns inside an exporter's config.
-pub const HARNESS_KEYS: [&str; 2] = ["queue", "retry"];
+pub const HARNESS_KEYS: [&str; 3] = ["queue", "retry", "max_in_flight"];

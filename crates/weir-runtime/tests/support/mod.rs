@@ -30,6 +30,9 @@ pub struct Probe {
     pub delivered: Mutex<Vec<(String, i64)>>,
     /// Export calls, per sink.
     pub calls: AtomicUsize,
+    /// Export calls running right now, and the most seen at once.
+    pub concurrent: AtomicUsize,
+    pub max_concurrent: AtomicUsize,
 }
 
 pub fn registry(probe: Arc<Probe>) -> Registry {
@@ -222,6 +225,9 @@ impl ExporterFactory for SinkFactory {
 impl Exporter for Sink {
     async fn export(&self, batch: &Batch) -> Result<ExportOutcome, ExportError> {
         let call = self.probe.calls.fetch_add(1, Ordering::SeqCst);
+        let now = self.probe.concurrent.fetch_add(1, Ordering::SeqCst) + 1;
+        self.probe.max_concurrent.fetch_max(now, Ordering::SeqCst);
+        let _running = Running(&self.probe.concurrent);
         if self.cfg.hang {
             std::future::pending::<()>().await;
         }
@@ -259,5 +265,14 @@ impl Exporter for Sink {
             }
         }
         Ok(ExportOutcome::delivered(batch.items()))
+    }
+}
+
+/// Decrements the running-calls gauge however the call ends.
+struct Running<'a>(&'a AtomicUsize);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
