@@ -131,8 +131,9 @@ fn run(registry: &Registry, cli: &Cli, file: Option<&Path>) -> i32 {
     let Some(summary) = summary else {
         return exit::FAILURE;
     };
+    // `delivered` sums every exporter: one record sent to two exporters counts twice.
     tracing::info!(
-        sent = summary.sent,
+        delivered = summary.sent,
         abandoned = summary.abandoned,
         reason = ?summary.reason,
         "stopped"
