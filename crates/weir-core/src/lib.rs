@@ -100,7 +100,9 @@ pub mod telemetry;
 pub mod testing;
 mod units;
 
-pub use batch::{Batch, BatchError, BatchMeta, ClientInfo, SignalData, data_points};
+pub use batch::{
+    Batch, BatchError, BatchMeta, ClientInfo, ContentEncoding, SignalData, data_points,
+};
 pub use component::{
     BuildContext, Exporter, ExporterFactory, Processor, ProcessorFactory, Receiver,
     ReceiverContext, ReceiverFactory,

@@ -50,6 +50,26 @@ impl Encoding {
         }
     }
 
+    /// The encoding of a batch's compressed bytes; `None` for one this crate
+    /// does not know (`ContentEncoding` is non-exhaustive).
+    pub fn from_content_encoding(e: weir_core::ContentEncoding) -> Option<Encoding> {
+        match e {
+            weir_core::ContentEncoding::Gzip => Some(Encoding::Gzip),
+            weir_core::ContentEncoding::Zstd => Some(Encoding::Zstd),
+            _ => None,
+        }
+    }
+
+    /// The matching [`weir_core::ContentEncoding`] (`None` for identity), to
+    /// look up or attach a batch's compressed bytes.
+    pub fn content_encoding(self) -> Option<weir_core::ContentEncoding> {
+        match self {
+            Encoding::Identity => None,
+            Encoding::Gzip => Some(weir_core::ContentEncoding::Gzip),
+            Encoding::Zstd => Some(weir_core::ContentEncoding::Zstd),
+        }
+    }
+
     /// The header value.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -161,6 +181,10 @@ mod tests {
         assert_eq!(Encoding::from_header(""), None);
         for e in [Encoding::Identity, Encoding::Gzip, Encoding::Zstd] {
             assert_eq!(Encoding::from_header(e.as_str()), Some(e));
+            if let Some(c) = e.content_encoding() {
+                assert_eq!(c.as_str(), e.as_str());
+                assert_eq!(Encoding::from_content_encoding(c), Some(e));
+            }
         }
     }
 

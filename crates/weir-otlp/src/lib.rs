@@ -1,6 +1,6 @@
 //! OTLP wire for weir: the protobuf validating walk, the OTLP/JSON encoding and
 //! decoding, compression with size limits, export responses and status mapping,
-//! the raw-bytes gRPC codec, and the mapping of foreign log lines (text or JSON
+//! the raw-bytes gRPC codec, item-level validity, and the mapping of foreign log lines (text or JSON
 //! objects) onto OTLP log records. Shared by receivers and exporters.
 #![forbid(unsafe_code)]
 
@@ -10,4 +10,5 @@ pub mod json;
 pub mod logline;
 pub mod response;
 pub mod status;
+pub mod validate;
 pub mod wire;

@@ -68,11 +68,19 @@ impl HttpTransport {
         })
     }
 
-    /// Sends one request body (uncompressed OTLP protobuf or JSON).
+    /// The encoding request bodies are sent with.
+    pub(crate) fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// Sends one request body (uncompressed OTLP protobuf or JSON);
+    /// `precompressed`, when given, is that body already compressed with this
+    /// transport's encoding (as a receiver got it), and is sent instead.
     pub(crate) async fn send(
         &self,
         signal: Signal,
         body: Bytes,
+        precompressed: Option<Bytes>,
     ) -> Result<Option<PartialSuccess>, ExportError> {
         let content_type = if self.json {
             "application/json"
@@ -83,11 +91,13 @@ impl HttpTransport {
             .client
             .post(self.urls[signal.index()].clone())
             .header(CONTENT_TYPE, HeaderValue::from_static(content_type));
-        let body = match self.encoding {
-            Encoding::Identity => body,
-            enc => {
+        let body = match (self.encoding, precompressed) {
+            (Encoding::Identity, _) => body,
+            (enc, wire) => {
                 request = request.header(CONTENT_ENCODING, enc.as_str());
-                Bytes::from(weir_otlp::compression::compress(enc, &body, None))
+                wire.unwrap_or_else(|| {
+                    Bytes::from(weir_otlp::compression::compress(enc, &body, None))
+                })
             }
         };
         let response = request.body(body).send().await.map_err(transport_error)?;

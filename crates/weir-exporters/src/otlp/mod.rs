@@ -14,11 +14,12 @@
 //! rejected items becomes [`ExportOutcome::partial`]. Queueing, retries with
 //! backoff and concurrency belong to the runtime's harness, not to this exporter.
 //!
-//! **Compression** is per request: HTTP bodies go through
-//! `weir_otlp::compression::compress` (fast levels) with `Content-Encoding`;
-//! gRPC messages are compressed by tonic (`grpc-encoding`), which uses fixed
-//! levels (gzip 6, zstd 3) that cost more CPU than HTTP's; prefer `zstd` or
-//! `none` on gRPC hops where CPU matters. The limit applies before compression.
+//! **Compression** is per request, at fast levels (gzip 1, zstd 1) through
+//! `weir_otlp::compression::compress`, with `Content-Encoding` on HTTP and
+//! `grpc-encoding` on gRPC (whose framing we do ourselves, see `grpc`, since
+//! tonic's compresses at gzip 6). An unchanged batch that a receiver got
+//! compressed with the same encoding is sent as the compressed bytes it came
+//! as, with no compression at all. The limit applies before compression.
 //!
 //! **Split batches that fail midway** (the choice is at-least-once):
 //! - a retryable failure returns the error, and the harness's retry resends the
@@ -45,6 +46,7 @@ use weir_core::{
     Batch, BuildContext, ComponentConfig, ConfigError, ExportError, ExportOutcome, Exporter,
     ExporterFactory, Signal, SignalData,
 };
+use weir_otlp::compression::Encoding;
 use weir_otlp::response::PartialSuccess;
 
 use self::http::HttpTransport;
@@ -95,10 +97,13 @@ enum Transport {
     Http(Box<HttpTransport>),
 }
 
-/// One request of a batch: an uncompressed body and the items it carries.
+/// One request of a batch: an uncompressed body and the items it carries,
+/// and the body already compressed with the exporter's encoding when the batch
+/// came with it (sent as it is, DESIGN.md §3).
 struct Part {
     body: Bytes,
     items: usize,
+    precompressed: Option<Bytes>,
 }
 
 impl OtlpExporter {
@@ -123,11 +128,19 @@ impl OtlpExporter {
     async fn send(
         &self,
         signal: Signal,
-        body: Bytes,
+        part: Part,
     ) -> Result<Option<PartialSuccess>, ExportError> {
         match &self.transport {
-            Transport::Grpc(t) => t.send(signal, body).await,
-            Transport::Http(t) => t.send(signal, body).await,
+            Transport::Grpc(t) => t.send(signal, part.body, part.precompressed).await,
+            Transport::Http(t) => t.send(signal, part.body, part.precompressed).await,
+        }
+    }
+
+    /// The encoding requests go out with.
+    fn encoding(&self) -> Encoding {
+        match &self.transport {
+            Transport::Grpc(t) => t.encoding(),
+            Transport::Http(t) => t.encoding(),
         }
     }
 
@@ -142,15 +155,24 @@ impl OtlpExporter {
         if let Some(bytes) = batch.received_bytes()
             && bytes.len() <= self.limit
         {
+            // Unchanged, so the bytes as they came compressed, if they came in
+            // our encoding, are this request's body as it is.
+            let precompressed = self
+                .encoding()
+                .content_encoding()
+                .and_then(|e| batch.compressed_bytes(e))
+                .cloned();
             return Ok(vec![Part {
                 body: bytes.clone(),
                 items,
+                precompressed,
             }]);
         }
         if batch.size_bytes() <= self.limit {
             return Ok(vec![Part {
                 body: batch.to_protobuf(),
                 items,
+                precompressed: None,
             }]);
         }
         let data = batch.data().map_err(decode_error)?;
@@ -162,6 +184,7 @@ impl OtlpExporter {
                 Part {
                     body: buf.into(),
                     items: part.item_count(),
+                    precompressed: None,
                 }
             })
             .collect())
@@ -203,6 +226,7 @@ fn push_json(data: &SignalData, limit: usize, out: &mut Vec<Part>) {
     out.push(Part {
         body: buf.into(),
         items: data.item_count(),
+        precompressed: None,
     });
 }
 
@@ -220,7 +244,7 @@ impl Exporter for OtlpExporter {
         for (i, part) in parts.into_iter().enumerate() {
             let items = part.items;
             remaining -= items;
-            match self.send(signal, part.body).await {
+            match self.send(signal, part).await {
                 Ok(None) => sent += items,
                 Ok(Some(p)) => {
                     let r = usize::try_from(p.rejected).unwrap_or(0).min(items);

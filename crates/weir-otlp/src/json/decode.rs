@@ -11,6 +11,7 @@ use weir_core::{Signal, SignalData};
 
 use super::JsonDecodeError;
 use super::{decode_logs, decode_metrics, decode_traces};
+use crate::validate::Rejections;
 
 pub(super) type R<T> = Result<T, JsonDecodeError>;
 pub(super) type Obj = Map<String, Value>;
@@ -52,8 +53,84 @@ impl fmt::Display for Path<'_> {
     }
 }
 
-/// Decodes an export request of `signal`.
-pub(super) fn decode_request(signal: Signal, body: &[u8]) -> R<SignalData> {
+/// How item-level problems are handled, and the items refused so far.
+///
+/// Strict (`decode`): the first item that fails to decode fails the request.
+/// Lenient (`decode_partial`): such an item, or one that decodes but is
+/// invalid by [`crate::validate`], is dropped and recorded with its path.
+/// Either way an error outside the items fails the whole request.
+pub(super) struct Items {
+    lenient: bool,
+    pub(super) rejected: Rejections,
+}
+
+impl Items {
+    /// A repeated field of items (log records, spans, data points) read by `f`
+    /// and checked by `problem` when lenient. `Ok(None)` when the array had
+    /// items and all were refused, so the caller can drop its now-empty parent.
+    pub(super) fn list<T>(
+        &mut self,
+        v: Value,
+        p: &Path<'_>,
+        f: fn(Obj, &Path<'_>) -> R<T>,
+        problem: fn(&T) -> Option<&'static str>,
+    ) -> R<Option<Vec<T>>> {
+        let items = match v {
+            Value::Array(items) => items,
+            Value::Null => return Ok(Some(Vec::new())),
+            _ => return Err(p.err("expected an array")),
+        };
+        let had = !items.is_empty();
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            let p = p.index(i);
+            match message(item, &p, f) {
+                Ok(t) if self.lenient => match problem(&t) {
+                    None => out.push(t),
+                    Some(why) => self.rejected.push(|| format!("{p}: {why}")),
+                },
+                Ok(t) => out.push(t),
+                Err(e) if self.lenient => self.rejected.push(|| e.message),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok((!had || !out.is_empty()).then_some(out))
+    }
+}
+
+/// A repeated field of parents of items (resources, scopes, metrics) read by
+/// `f`, which gives `None` for one whose items were all refused; those are
+/// dropped. `Ok(None)` when there were some and all were dropped.
+pub(super) fn pruned<T>(
+    v: Value,
+    p: &Path<'_>,
+    mut f: impl FnMut(Value, &Path<'_>) -> R<Option<T>>,
+) -> R<Option<Vec<T>>> {
+    let items = match v {
+        Value::Array(items) => items,
+        Value::Null => return Ok(Some(Vec::new())),
+        _ => return Err(p.err("expected an array")),
+    };
+    let had = !items.is_empty();
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.into_iter().enumerate() {
+        if let Some(t) = f(item, &p.index(i))? {
+            out.push(t);
+        }
+    }
+    Ok((!had || !out.is_empty()).then_some(out))
+}
+
+/// Decodes an export request of `signal`, strictly or leniently (see [`Items`]).
+pub(super) fn decode_request(
+    signal: Signal,
+    body: &[u8],
+    lenient: bool,
+) -> R<(SignalData, Rejections)> {
+    let mut items = Items {
+        lenient,
+        rejected: Rejections::default(),
+    };
     let root: Value = serde_json::from_slice(body).map_err(|e| JsonDecodeError {
         message: format!("invalid JSON: {e}"),
     })?;
@@ -74,13 +151,23 @@ pub(super) fn decode_request(signal: Signal, body: &[u8]) -> R<SignalData> {
             continue;
         }
         let p = root_path.key(&k);
+        let it = &mut items;
         match &mut data {
-            SignalData::Logs(out) => *out = list(v, &p, decode_logs::resource_logs)?,
-            SignalData::Traces(out) => *out = list(v, &p, decode_traces::resource_spans)?,
-            SignalData::Metrics(out) => *out = list(v, &p, decode_metrics::resource_metrics)?,
+            SignalData::Logs(out) => {
+                *out =
+                    pruned(v, &p, |v, p| decode_logs::resource_logs(v, p, it))?.unwrap_or_default()
+            }
+            SignalData::Traces(out) => {
+                *out = pruned(v, &p, |v, p| decode_traces::resource_spans(v, p, it))?
+                    .unwrap_or_default()
+            }
+            SignalData::Metrics(out) => {
+                *out = pruned(v, &p, |v, p| decode_metrics::resource_metrics(v, p, it))?
+                    .unwrap_or_default()
+            }
         }
     }
-    Ok(data)
+    Ok((data, items.rejected))
 }
 
 /// An object (`null` reads as an empty one, as proto3 JSON asks of any field).

@@ -3,37 +3,52 @@
 use serde_json::Value;
 use weir_core::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs, SeverityNumber};
 
-use super::decode::{Obj, Path, R, enumeration, hex_id, message, messages, string, u32_, u64_};
+use super::decode::{
+    Items, Obj, Path, R, enumeration, hex_id, message, pruned, string, u32_, u64_,
+};
+use crate::validate::log_record_problem;
+
 use super::decode_common::{any_value, attributes, optional, resource, scope};
 
-pub(super) fn resource_logs(v: Value, p: &Path<'_>) -> R<ResourceLogs> {
+/// A `ResourceLogs`; `None` when all its records were refused.
+pub(super) fn resource_logs(v: Value, p: &Path<'_>, items: &mut Items) -> R<Option<ResourceLogs>> {
     message(v, p, |o, p| {
         let mut rl = ResourceLogs::default();
         for (k, v) in o {
             let p = p.key(&k);
             match k.as_str() {
                 "resource" => rl.resource = optional(v, &p, resource)?,
-                "scopeLogs" | "scope_logs" => rl.scope_logs = messages(v, &p, scope_logs)?,
+                "scopeLogs" | "scope_logs" => {
+                    match pruned(v, &p, |v, p| message(v, p, |o, p| scope_logs(o, p, items)))? {
+                        Some(s) => rl.scope_logs = s,
+                        None => return Ok(None),
+                    }
+                }
                 "schemaUrl" | "schema_url" => rl.schema_url = string(v, &p)?,
                 _ => {}
             }
         }
-        Ok(rl)
+        Ok(Some(rl))
     })
 }
 
-fn scope_logs(o: Obj, p: &Path<'_>) -> R<ScopeLogs> {
+fn scope_logs(o: Obj, p: &Path<'_>, items: &mut Items) -> R<Option<ScopeLogs>> {
     let mut sl = ScopeLogs::default();
     for (k, v) in o {
         let p = p.key(&k);
         match k.as_str() {
             "scope" => sl.scope = optional(v, &p, scope)?,
-            "logRecords" | "log_records" => sl.log_records = messages(v, &p, log_record)?,
+            "logRecords" | "log_records" => {
+                match items.list(v, &p, log_record, log_record_problem)? {
+                    Some(l) => sl.log_records = l,
+                    None => return Ok(None),
+                }
+            }
             "schemaUrl" | "schema_url" => sl.schema_url = string(v, &p)?,
             _ => {}
         }
     }
-    Ok(sl)
+    Ok(Some(sl))
 }
 
 fn log_record(o: Obj, p: &Path<'_>) -> R<LogRecord> {

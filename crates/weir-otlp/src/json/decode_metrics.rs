@@ -9,12 +9,17 @@ use weir_core::otlp::metrics::v1::{
 };
 
 use super::decode::{
-    Obj, Path, R, boolean, enumeration, f64_, hex_id, i32_, i64_, list, message, messages, string,
-    u32_, u64_,
+    Items, Obj, Path, R, boolean, enumeration, f64_, hex_id, i32_, i64_, list, message, messages,
+    pruned, string, u32_, u64_,
 };
 use super::decode_common::{attributes, optional, resource, scope};
 
-pub(super) fn resource_metrics(v: Value, p: &Path<'_>) -> R<ResourceMetrics> {
+/// A `ResourceMetrics`; `None` when all its data points were refused.
+pub(super) fn resource_metrics(
+    v: Value,
+    p: &Path<'_>,
+    items: &mut Items,
+) -> R<Option<ResourceMetrics>> {
     message(v, p, |o, p| {
         let mut rm = ResourceMetrics::default();
         for (k, v) in o {
@@ -22,52 +27,77 @@ pub(super) fn resource_metrics(v: Value, p: &Path<'_>) -> R<ResourceMetrics> {
             match k.as_str() {
                 "resource" => rm.resource = optional(v, &p, resource)?,
                 "scopeMetrics" | "scope_metrics" => {
-                    rm.scope_metrics = messages(v, &p, scope_metrics)?
+                    match pruned(v, &p, |v, p| {
+                        message(v, p, |o, p| scope_metrics(o, p, items))
+                    })? {
+                        Some(s) => rm.scope_metrics = s,
+                        None => return Ok(None),
+                    }
                 }
                 "schemaUrl" | "schema_url" => rm.schema_url = string(v, &p)?,
                 _ => {}
             }
         }
-        Ok(rm)
+        Ok(Some(rm))
     })
 }
 
-fn scope_metrics(o: Obj, p: &Path<'_>) -> R<ScopeMetrics> {
+fn scope_metrics(o: Obj, p: &Path<'_>, items: &mut Items) -> R<Option<ScopeMetrics>> {
     let mut sm = ScopeMetrics::default();
     for (k, v) in o {
         let p = p.key(&k);
         match k.as_str() {
             "scope" => sm.scope = optional(v, &p, scope)?,
-            "metrics" => sm.metrics = messages(v, &p, metric)?,
+            "metrics" => match pruned(v, &p, |v, p| message(v, p, |o, p| metric(o, p, items)))? {
+                Some(m) => sm.metrics = m,
+                None => return Ok(None),
+            },
             "schemaUrl" | "schema_url" => sm.schema_url = string(v, &p)?,
             _ => {}
         }
     }
-    Ok(sm)
+    Ok(Some(sm))
 }
 
-fn metric(o: Obj, p: &Path<'_>) -> R<Metric> {
+/// A `Metric`; `None` when all its data points were refused.
+fn metric(o: Obj, p: &Path<'_>, items: &mut Items) -> R<Option<Metric>> {
     use metric::Data;
     let mut m = Metric::default();
+    // Whether the data case read last lost all its points.
+    let mut emptied = false;
     for (k, v) in o {
         let p = p.key(&k);
-        match k.as_str() {
-            "name" => m.name = string(v, &p)?,
-            "description" => m.description = string(v, &p)?,
-            "unit" => m.unit = string(v, &p)?,
-            "metadata" => m.metadata = attributes(v, &p)?,
-            _ if v.is_null() => {}
-            "gauge" => m.data = Some(Data::Gauge(message(v, &p, gauge)?)),
-            "sum" => m.data = Some(Data::Sum(message(v, &p, sum)?)),
-            "histogram" => m.data = Some(Data::Histogram(message(v, &p, histogram)?)),
-            "exponentialHistogram" | "exponential_histogram" => {
-                m.data = Some(Data::ExponentialHistogram(message(v, &p, exp_histogram)?))
+        let data = match k.as_str() {
+            "name" => {
+                m.name = string(v, &p)?;
+                continue;
             }
-            "summary" => m.data = Some(Data::Summary(message(v, &p, summary)?)),
-            _ => {}
-        }
+            "description" => {
+                m.description = string(v, &p)?;
+                continue;
+            }
+            "unit" => {
+                m.unit = string(v, &p)?;
+                continue;
+            }
+            "metadata" => {
+                m.metadata = attributes(v, &p)?;
+                continue;
+            }
+            _ if v.is_null() => continue,
+            "gauge" => message(v, &p, |o, p| gauge(o, p, items))?.map(Data::Gauge),
+            "sum" => message(v, &p, |o, p| sum(o, p, items))?.map(Data::Sum),
+            "histogram" => message(v, &p, |o, p| histogram(o, p, items))?.map(Data::Histogram),
+            "exponentialHistogram" | "exponential_histogram" => {
+                message(v, &p, |o, p| exp_histogram(o, p, items))?.map(Data::ExponentialHistogram)
+            }
+            "summary" => message(v, &p, |o, p| summary(o, p, items))?.map(Data::Summary),
+            _ => continue,
+        };
+        emptied = data.is_none();
+        m.data = data;
     }
-    Ok(m)
+    Ok((!emptied).then_some(m))
 }
 
 fn temporality(v: &Value, p: &Path<'_>) -> R<i32> {
@@ -76,22 +106,33 @@ fn temporality(v: &Value, p: &Path<'_>) -> R<i32> {
     })
 }
 
-fn gauge(o: Obj, p: &Path<'_>) -> R<Gauge> {
+/// Data points have no item-level validity check beyond decoding.
+fn no_problem<T>(_: &T) -> Option<&'static str> {
+    None
+}
+
+fn gauge(o: Obj, p: &Path<'_>, items: &mut Items) -> R<Option<Gauge>> {
     let mut g = Gauge::default();
     for (k, v) in o {
         if let "dataPoints" | "data_points" = k.as_str() {
-            g.data_points = messages(v, &p.key(&k), number_point)?;
+            match items.list(v, &p.key(&k), number_point, no_problem)? {
+                Some(points) => g.data_points = points,
+                None => return Ok(None),
+            }
         }
     }
-    Ok(g)
+    Ok(Some(g))
 }
 
-fn sum(o: Obj, p: &Path<'_>) -> R<Sum> {
+fn sum(o: Obj, p: &Path<'_>, items: &mut Items) -> R<Option<Sum>> {
     let mut s = Sum::default();
     for (k, v) in o {
         let p = p.key(&k);
         match k.as_str() {
-            "dataPoints" | "data_points" => s.data_points = messages(v, &p, number_point)?,
+            "dataPoints" | "data_points" => match items.list(v, &p, number_point, no_problem)? {
+                Some(points) => s.data_points = points,
+                None => return Ok(None),
+            },
             "aggregationTemporality" | "aggregation_temporality" => {
                 s.aggregation_temporality = temporality(&v, &p)?
             }
@@ -99,47 +140,58 @@ fn sum(o: Obj, p: &Path<'_>) -> R<Sum> {
             _ => {}
         }
     }
-    Ok(s)
+    Ok(Some(s))
 }
 
-fn histogram(o: Obj, p: &Path<'_>) -> R<Histogram> {
+fn histogram(o: Obj, p: &Path<'_>, items: &mut Items) -> R<Option<Histogram>> {
     let mut h = Histogram::default();
     for (k, v) in o {
         let p = p.key(&k);
         match k.as_str() {
-            "dataPoints" | "data_points" => h.data_points = messages(v, &p, histogram_point)?,
+            "dataPoints" | "data_points" => {
+                match items.list(v, &p, histogram_point, no_problem)? {
+                    Some(points) => h.data_points = points,
+                    None => return Ok(None),
+                }
+            }
             "aggregationTemporality" | "aggregation_temporality" => {
                 h.aggregation_temporality = temporality(&v, &p)?
             }
             _ => {}
         }
     }
-    Ok(h)
+    Ok(Some(h))
 }
 
-fn exp_histogram(o: Obj, p: &Path<'_>) -> R<ExponentialHistogram> {
+fn exp_histogram(o: Obj, p: &Path<'_>, items: &mut Items) -> R<Option<ExponentialHistogram>> {
     let mut h = ExponentialHistogram::default();
     for (k, v) in o {
         let p = p.key(&k);
         match k.as_str() {
-            "dataPoints" | "data_points" => h.data_points = messages(v, &p, exp_point)?,
+            "dataPoints" | "data_points" => match items.list(v, &p, exp_point, no_problem)? {
+                Some(points) => h.data_points = points,
+                None => return Ok(None),
+            },
             "aggregationTemporality" | "aggregation_temporality" => {
                 h.aggregation_temporality = temporality(&v, &p)?
             }
             _ => {}
         }
     }
-    Ok(h)
+    Ok(Some(h))
 }
 
-fn summary(o: Obj, p: &Path<'_>) -> R<Summary> {
+fn summary(o: Obj, p: &Path<'_>, items: &mut Items) -> R<Option<Summary>> {
     let mut s = Summary::default();
     for (k, v) in o {
         if let "dataPoints" | "data_points" = k.as_str() {
-            s.data_points = messages(v, &p.key(&k), summary_point)?;
+            match items.list(v, &p.key(&k), summary_point, no_problem)? {
+                Some(points) => s.data_points = points,
+                None => return Ok(None),
+            }
         }
     }
-    Ok(s)
+    Ok(Some(s))
 }
 
 /// Fields every data point has: attributes, start and time stamps, flags.

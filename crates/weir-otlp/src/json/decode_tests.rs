@@ -453,3 +453,80 @@ fn non_finite_doubles_round_trip() {
         matches!(attrs[2].value.as_ref().unwrap().value, Some(V::DoubleValue(d)) if d.is_nan())
     );
 }
+
+#[test]
+fn partial_decoding_drops_bad_items_with_their_paths() {
+    use super::decode_partial;
+    let body = json!({"resourceSpans": [
+        {"scopeSpans": [
+            {"spans": [
+                {"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "ok"},
+                {"traceId": "not-hex", "spanId": "eee19b7ec3c1b174"},
+                {"spanId": "eee19b7ec3c1b174", "name": "no trace id"}
+            ]},
+            {"spans": [{"traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "startTimeUnixNano": true}]}
+        ]},
+        {"scopeSpans": [{"spans": [3]}]}
+    ]});
+    let out = decode_partial(Signal::Traces, body.to_string().as_bytes()).unwrap();
+    assert_eq!(out.rejected.items, 4);
+    assert_eq!(
+        out.rejected.reasons,
+        vec![
+            "resourceSpans[0].scopeSpans[0].spans[1].traceId: expected 32 hex digits".to_string(),
+            "resourceSpans[0].scopeSpans[0].spans[2]: span trace_id is not 16 bytes".into(),
+            "resourceSpans[0].scopeSpans[1].spans[0].startTimeUnixNano: expected an integer or integer string".into(),
+            "resourceSpans[1].scopeSpans[0].spans[0]: expected an object".into(),
+        ]
+    );
+    // The emptied scope and resource are gone; the good span is there.
+    let SignalData::Traces(rs) = out.data else {
+        unreachable!()
+    };
+    assert_eq!(rs.len(), 1);
+    assert_eq!(rs[0].scope_spans.len(), 1);
+    assert_eq!(rs[0].scope_spans[0].spans.len(), 1);
+    assert_eq!(rs[0].scope_spans[0].spans[0].name, "ok");
+
+    // Data points too; a metric that loses all its points goes with them.
+    let body = r#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[
+        {"name":"a","gauge":{"dataPoints":[{"asInt":"1"},{"asDouble":"x"}]}},
+        {"name":"b","sum":{"dataPoints":[{"asInt":"zz"}]}}]}]}]}"#;
+    let out = decode_partial(Signal::Metrics, body.as_bytes()).unwrap();
+    assert_eq!(out.rejected.items, 2);
+    assert_eq!(out.data.item_count(), 1);
+    let SignalData::Metrics(rm) = out.data else {
+        unreachable!()
+    };
+    assert_eq!(rm[0].scope_metrics[0].metrics.len(), 1);
+
+    // Errors outside items and structural errors still fail the request.
+    for (signal, bad) in [
+        (Signal::Logs, "{"),
+        (Signal::Logs, "[]"),
+        (Signal::Logs, r#"{"resourceLogs":{}}"#),
+        (
+            Signal::Logs,
+            r#"{"resourceLogs":[{"scopeLogs":[{"logRecords":3}]}]}"#,
+        ),
+        (
+            Signal::Logs,
+            r#"{"resourceLogs":[{"resource":{"attributes":3}}]}"#,
+        ),
+    ] {
+        assert!(decode_partial(signal, bad.as_bytes()).is_err(), "{bad}");
+    }
+    // The strict decoder is unchanged: a span without ids decodes.
+    assert!(
+        decode(
+            Signal::Traces,
+            br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{}]}]}]}"#
+        )
+        .is_ok()
+    );
+    // A valid request loses nothing.
+    let good = r#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{},{"traceId":""}]}]}]}"#;
+    let out = decode_partial(Signal::Logs, good.as_bytes()).unwrap();
+    assert!(out.rejected.is_empty());
+    assert_eq!(out.data, decode(Signal::Logs, good.as_bytes()).unwrap());
+}

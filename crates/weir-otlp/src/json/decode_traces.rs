@@ -3,37 +3,54 @@
 use serde_json::Value;
 use weir_core::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span, status};
 
-use super::decode::{Obj, Path, R, enumeration, hex_id, message, messages, string, u32_, u64_};
+use super::decode::{
+    Items, Obj, Path, R, enumeration, hex_id, message, messages, pruned, string, u32_, u64_,
+};
+use crate::validate::span_problem;
+
 use super::decode_common::{attributes, optional, resource, scope};
 
-pub(super) fn resource_spans(v: Value, p: &Path<'_>) -> R<ResourceSpans> {
+/// A `ResourceSpans`; `None` when all its spans were refused.
+pub(super) fn resource_spans(
+    v: Value,
+    p: &Path<'_>,
+    items: &mut Items,
+) -> R<Option<ResourceSpans>> {
     message(v, p, |o, p| {
         let mut rs = ResourceSpans::default();
         for (k, v) in o {
             let p = p.key(&k);
             match k.as_str() {
                 "resource" => rs.resource = optional(v, &p, resource)?,
-                "scopeSpans" | "scope_spans" => rs.scope_spans = messages(v, &p, scope_spans)?,
+                "scopeSpans" | "scope_spans" => {
+                    match pruned(v, &p, |v, p| message(v, p, |o, p| scope_spans(o, p, items)))? {
+                        Some(s) => rs.scope_spans = s,
+                        None => return Ok(None),
+                    }
+                }
                 "schemaUrl" | "schema_url" => rs.schema_url = string(v, &p)?,
                 _ => {}
             }
         }
-        Ok(rs)
+        Ok(Some(rs))
     })
 }
 
-fn scope_spans(o: Obj, p: &Path<'_>) -> R<ScopeSpans> {
+fn scope_spans(o: Obj, p: &Path<'_>, items: &mut Items) -> R<Option<ScopeSpans>> {
     let mut ss = ScopeSpans::default();
     for (k, v) in o {
         let p = p.key(&k);
         match k.as_str() {
             "scope" => ss.scope = optional(v, &p, scope)?,
-            "spans" => ss.spans = messages(v, &p, span)?,
+            "spans" => match items.list(v, &p, span, span_problem)? {
+                Some(l) => ss.spans = l,
+                None => return Ok(None),
+            },
             "schemaUrl" | "schema_url" => ss.schema_url = string(v, &p)?,
             _ => {}
         }
     }
-    Ok(ss)
+    Ok(Some(ss))
 }
 
 fn span(o: Obj, p: &Path<'_>) -> R<Span> {

@@ -98,7 +98,32 @@ pub fn decode(
     signal: weir_core::Signal,
     body: &[u8],
 ) -> Result<weir_core::SignalData, JsonDecodeError> {
-    decode::decode_request(signal, body)
+    decode::decode_request(signal, body, false).map(|(data, _)| data)
+}
+
+/// An OTLP/JSON request taken in part by [`decode_partial`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartialDecode {
+    /// The items that decoded and are valid, under their resources and scopes.
+    pub data: weir_core::SignalData,
+    /// The items left out, with the first few reasons (each with its JSON path).
+    pub rejected: crate::validate::Rejections,
+}
+
+/// Decodes an OTLP/JSON export request of `signal` item by item, as a receiver
+/// does: an item (log record, span, data point) that does not decode (a
+/// non-hex `traceId`, a string where a number belongs, ...) or that is invalid
+/// by [`crate::validate`] is left out and recorded with its path, e.g.
+/// `resourceSpans[0].scopeSpans[0].spans[2].traceId: expected 32 hex digits`;
+/// scopes, resources and metrics that lose all their items that way are left
+/// out too. Anything wrong outside the items (not JSON, not the OTLP shape,
+/// a bad resource or scope) fails the whole request, as with [`decode`].
+pub fn decode_partial(
+    signal: weir_core::Signal,
+    body: &[u8],
+) -> Result<PartialDecode, JsonDecodeError> {
+    decode::decode_request(signal, body, true)
+        .map(|(data, rejected)| PartialDecode { data, rejected })
 }
 
 mod decode;

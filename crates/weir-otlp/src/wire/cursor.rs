@@ -143,6 +143,16 @@ impl<'a> Cur<'a> {
         Ok(())
     }
 
+    /// A `bytes` field whose length matters (trace and span ids): returns it.
+    #[inline(always)]
+    pub(super) fn bytes_len(&mut self, wt: u8, end: usize, at: At) -> R<usize> {
+        self.expect(wt, LEN, at)?;
+        let stop = self.len_delimited(end, at)?;
+        let len = stop - self.pos;
+        self.pos = stop;
+        Ok(len)
+    }
+
     /// A `string` field: UTF-8 checked, as prost does.
     #[inline(always)]
     pub(super) fn string(&mut self, wt: u8, end: usize, at: At) -> R<()> {

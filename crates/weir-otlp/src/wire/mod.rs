@@ -18,11 +18,19 @@ use weir_core::Signal;
 
 /// What the walk learned about a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct WireSummary {
     /// Log records, spans or metric data points.
     pub items: usize,
     /// `Resource*` entries.
     pub resources: usize,
+    /// Items (counted in `items` too) that are well-formed protobuf but invalid
+    /// by [`crate::validate`]: log records and spans with ids of impossible
+    /// lengths. A receiver takes the others and refuses these.
+    pub invalid_items: usize,
+    /// Why the first invalid item is invalid, e.g.
+    /// `span trace_id is not 16 bytes` (`None` when `invalid_items` is 0).
+    pub first_invalid: Option<&'static str>,
 }
 
 /// Why bytes are not a valid export request.
@@ -36,7 +44,8 @@ pub struct WireError {
 }
 
 /// Validates `bytes` as an `Export{Logs,Trace,Metrics}ServiceRequest` of `signal`
-/// and counts its items.
+/// and counts its items, and among them the invalid ones (see
+/// [`WireSummary::invalid_items`]), still without allocating.
 pub fn inspect(signal: Signal, bytes: &[u8]) -> Result<WireSummary, WireError> {
     schema::request(signal, bytes)
 }

@@ -7,6 +7,45 @@ use weir_core::Signal;
 use super::cursor::{At, Cur, R};
 use super::metrics::metric;
 use super::{WireError, WireSummary};
+use crate::validate::{log_ids_problem, span_ids_problem};
+
+/// Items under a node of the request tree, and how many of them are invalid.
+#[derive(Clone, Copy, Default)]
+pub(super) struct Tally {
+    items: usize,
+    invalid: usize,
+    first_invalid: Option<&'static str>,
+}
+
+impl Tally {
+    /// One item, invalid for `problem` if there is one.
+    #[inline(always)]
+    fn item(problem: Option<&'static str>) -> Tally {
+        Tally {
+            items: 1,
+            invalid: usize::from(problem.is_some()),
+            first_invalid: problem,
+        }
+    }
+
+    /// `n` data points (they have no item-level check).
+    #[inline(always)]
+    fn points(n: usize) -> Tally {
+        Tally {
+            items: n,
+            ..Tally::default()
+        }
+    }
+
+    #[inline(always)]
+    fn add(&mut self, other: Tally) {
+        self.items += other.items;
+        self.invalid += other.invalid;
+        if self.first_invalid.is_none() {
+            self.first_invalid = other.first_invalid;
+        }
+    }
+}
 
 pub(super) fn request(signal: Signal, bytes: &[u8]) -> Result<WireSummary, WireError> {
     walk_request(signal, bytes).map_err(|e| *e)
@@ -25,7 +64,7 @@ fn walk_request(signal: Signal, bytes: &[u8]) -> R<WireSummary> {
         let at = At(name, f);
         match f {
             1 => {
-                sum.items += match signal {
+                let tally = match signal {
                     Signal::Logs => c.message(wt, end, at, |c, end| {
                         resource_level(c, end, resource_name, |c, end| {
                             scope_level(c, end, "ScopeLogs", log_record)
@@ -38,10 +77,17 @@ fn walk_request(signal: Signal, bytes: &[u8]) -> R<WireSummary> {
                     })?,
                     Signal::Metrics => c.message(wt, end, at, |c, end| {
                         resource_level(c, end, resource_name, |c, end| {
-                            scope_level(c, end, "ScopeMetrics", metric)
+                            scope_level(c, end, "ScopeMetrics", |c, end| {
+                                metric(c, end).map(Tally::points)
+                            })
                         })
                     })?,
                 };
+                sum.items += tally.items;
+                sum.invalid_items += tally.invalid;
+                if sum.first_invalid.is_none() {
+                    sum.first_invalid = tally.first_invalid;
+                }
                 sum.resources += 1;
             }
             _ => c.skip(wt, end, at)?,
@@ -56,15 +102,15 @@ fn resource_level(
     c: &mut Cur<'_>,
     end: usize,
     name: &'static str,
-    scope: impl Fn(&mut Cur<'_>, usize) -> R<usize> + Copy,
-) -> R<usize> {
-    let mut items = 0;
+    scope: impl Fn(&mut Cur<'_>, usize) -> R<Tally> + Copy,
+) -> R<Tally> {
+    let mut items = Tally::default();
     while c.pos < end {
         let (f, wt) = c.key(end, name)?;
         let at = At(name, f);
         match f {
             1 => c.message(wt, end, at, resource)?,
-            2 => items += c.message(wt, end, at, scope)?,
+            2 => items.add(c.message(wt, end, at, scope)?),
             3 => c.string(wt, end, at)?,
             _ => c.skip(wt, end, at)?,
         }
@@ -78,15 +124,15 @@ fn scope_level(
     c: &mut Cur<'_>,
     end: usize,
     name: &'static str,
-    item: impl Fn(&mut Cur<'_>, usize) -> R<usize> + Copy,
-) -> R<usize> {
-    let mut items = 0;
+    item: impl Fn(&mut Cur<'_>, usize) -> R<Tally> + Copy,
+) -> R<Tally> {
+    let mut items = Tally::default();
     while c.pos < end {
         let (f, wt) = c.key(end, name)?;
         let at = At(name, f);
         match f {
             1 => c.message(wt, end, at, scope)?,
-            2 => items += c.message(wt, end, at, item)?,
+            2 => items.add(c.message(wt, end, at, item)?),
             3 => c.string(wt, end, at)?,
             _ => c.skip(wt, end, at)?,
         }
@@ -200,8 +246,10 @@ fn key_value_list(c: &mut Cur<'_>, end: usize) -> R<()> {
     Ok(())
 }
 
-fn log_record(c: &mut Cur<'_>, end: usize) -> R<usize> {
+fn log_record(c: &mut Cur<'_>, end: usize) -> R<Tally> {
     const M: &str = "LogRecord";
+    // A repeated `bytes` field is legal protobuf; prost keeps the last one.
+    let (mut trace_id, mut span_id) = (0, 0);
     while c.pos < end {
         let (f, wt) = c.key(end, M)?;
         let at = At(M, f);
@@ -212,20 +260,24 @@ fn log_record(c: &mut Cur<'_>, end: usize) -> R<usize> {
             5 => c.message(wt, end, at, any_value)?,
             6 => c.message(wt, end, at, key_value)?,
             8 => c.fixed32(wt, end, at)?,
-            9 | 10 => c.bytes(wt, end, at)?,
+            9 => trace_id = c.bytes_len(wt, end, at)?,
+            10 => span_id = c.bytes_len(wt, end, at)?,
             _ => c.skip(wt, end, at)?,
         }
     }
-    Ok(1)
+    Ok(Tally::item(log_ids_problem(trace_id, span_id)))
 }
 
-fn span(c: &mut Cur<'_>, end: usize) -> R<usize> {
+fn span(c: &mut Cur<'_>, end: usize) -> R<Tally> {
     const M: &str = "Span";
+    let (mut trace_id, mut span_id, mut parent) = (0, 0, 0);
     while c.pos < end {
         let (f, wt) = c.key(end, M)?;
         let at = At(M, f);
         match f {
-            1 | 2 | 4 => c.bytes(wt, end, at)?,
+            1 => trace_id = c.bytes_len(wt, end, at)?,
+            2 => span_id = c.bytes_len(wt, end, at)?,
+            4 => parent = c.bytes_len(wt, end, at)?,
             3 | 5 => c.string(wt, end, at)?,
             6 | 10 | 12 | 14 => c.varint(wt, end, at)?,
             7 | 8 => c.fixed64(wt, end, at)?,
@@ -237,7 +289,7 @@ fn span(c: &mut Cur<'_>, end: usize) -> R<usize> {
             _ => c.skip(wt, end, at)?,
         }
     }
-    Ok(1)
+    Ok(Tally::item(span_ids_problem(trace_id, span_id, parent)))
 }
 
 fn event(c: &mut Cur<'_>, end: usize) -> R<()> {

@@ -23,6 +23,16 @@ fn agrees_with_prost(signal: Signal, bytes: &[u8]) -> Result<WireSummary, WireEr
                 SignalData::Metrics(v) => v.len(),
             };
             assert_eq!(sum.resources, resources);
+            let mut filtered = data.clone();
+            let rejected = crate::validate::remove_invalid(&mut filtered);
+            assert_eq!(
+                sum.invalid_items, rejected.items,
+                "invalid items of {bytes:?}"
+            );
+            assert_eq!(sum.first_invalid.is_some(), rejected.items > 0);
+            if let Some(first) = sum.first_invalid {
+                assert!(rejected.reasons[0].ends_with(first), "{first}");
+            }
         }
         (Err(_), Err(_)) => {}
         (w, p) => panic!(
@@ -128,9 +138,50 @@ fn empty_and_minimal_requests() {
         sum,
         WireSummary {
             items: 1,
-            resources: 1
+            resources: 1,
+            ..Default::default()
         }
     );
+}
+
+#[test]
+fn ids_of_impossible_lengths_are_counted_as_invalid_items() {
+    // trace_id (9) of 5 bytes, span_id (10) of 8: invalid.
+    let bad = [len_field(9, &[1; 5]), len_field(10, &[2; 8])].concat();
+    let good = [len_field(9, &[1; 16]), len_field(10, &[2; 8])].concat();
+    let scope = [len_field(2, &bad), len_field(2, &good), len_field(2, b"")].concat();
+    let bytes = len_field(1, &len_field(2, &scope));
+    let sum = agrees_with_prost(Signal::Logs, &bytes).unwrap();
+    assert_eq!((sum.items, sum.invalid_items), (3, 1));
+    assert_eq!(
+        sum.first_invalid,
+        Some("log record trace_id is neither empty nor 16 bytes")
+    );
+    // The last of a repeated field counts, as in prost: 16 bytes after 5 is fine.
+    let fixed = [len_field(9, &[1; 5]), len_field(9, &[1; 16])].concat();
+    let sum = agrees_with_prost(Signal::Logs, &logs_with_record(&fixed)).unwrap();
+    assert_eq!(sum.invalid_items, 0);
+
+    // Spans need both ids; parent_span_id (4) may be empty or 8 bytes.
+    let span = |trace: usize, span: usize, parent: usize| {
+        let mut s = [len_field(1, &vec![1; trace]), len_field(2, &vec![2; span])].concat();
+        if parent > 0 {
+            s.extend(len_field(4, &vec![3; parent]));
+        }
+        len_field(2, &s)
+    };
+    let scope = [
+        span(16, 8, 0),
+        span(16, 8, 8),
+        span(0, 8, 0),
+        span(16, 7, 0),
+        span(16, 8, 3),
+    ]
+    .concat();
+    let bytes = len_field(1, &len_field(2, &scope));
+    let sum = agrees_with_prost(Signal::Traces, &bytes).unwrap();
+    assert_eq!((sum.items, sum.invalid_items), (5, 3));
+    assert_eq!(sum.first_invalid, Some("span trace_id is not 16 bytes"));
 }
 
 #[test]

@@ -78,7 +78,7 @@ impl UnaryService<Bytes> for Export {
         let (ingest, signal, client) = (self.ingest.clone(), self.signal, self.client.clone());
         Box::pin(async move {
             // tonic already decompressed the message under the size limit.
-            ingest
+            let partial = ingest
                 .export(
                     signal,
                     Format::Protobuf,
@@ -89,7 +89,7 @@ impl UnaryService<Bytes> for Export {
                 .await
                 .map_err(to_status)?;
             Ok(tonic::Response::new(Bytes::from(
-                response::encode_protobuf(signal, None),
+                response::encode_protobuf(signal, partial.as_ref()),
             )))
         })
     }

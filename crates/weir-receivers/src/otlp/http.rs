@@ -12,7 +12,7 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use weir_core::Signal;
 use weir_otlp::compression::Encoding;
-use weir_otlp::response;
+use weir_otlp::response::{self, PartialSuccess};
 
 use super::config::CorsConfig;
 use super::ingest::{Format, Ingest, RETRY_AFTER, Refusal};
@@ -123,7 +123,7 @@ async fn route(
         }
     };
     match ingest.export(signal, format, encoding, body, client).await {
-        Ok(()) => success(signal, format),
+        Ok(partial) => success(signal, format, partial.as_ref()),
         Err(refusal) => refused(&refusal, format),
     }
 }
@@ -196,11 +196,16 @@ fn reply(status: StatusCode, format: Format, body: Vec<u8>) -> Response<Full<Byt
     r
 }
 
-/// 200 with an export response reporting full success.
-fn success(signal: Signal, format: Format) -> Response<Full<Bytes>> {
+/// 200 with an export response: full success, or `partial_success` with the
+/// items refused as invalid.
+fn success(
+    signal: Signal,
+    format: Format,
+    partial: Option<&PartialSuccess>,
+) -> Response<Full<Bytes>> {
     let body = match format {
-        Format::Protobuf => response::encode_protobuf(signal, None),
-        Format::Json => response::encode_json(signal, None),
+        Format::Protobuf => response::encode_protobuf(signal, partial),
+        Format::Json => response::encode_json(signal, partial),
     };
     reply(StatusCode::OK, format, body)
 }

@@ -4,6 +4,13 @@
 //! Protobuf bodies are validated and counted by the wire walk and forwarded as
 //! they came (DESIGN.md §3: no decode, no re-encode, no per-record allocation);
 //! only OTLP/JSON is decoded into structs.
+//!
+//! Items that are well-formed but invalid (ids of impossible lengths, see
+//! `weir_otlp::validate`; in JSON also items whose fields do not decode) are
+//! refused one by one: the rest of the request goes on, the client gets
+//! `partial_success` with the refused count, and they are counted on
+//! `weir_receiver_refused_items_total{reason="invalid"}`. The walk counts them
+//! without decoding, so only a protobuf request that has some is decoded.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,8 +19,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::HeaderMap;
 use weir_core::telemetry::{ComponentTelemetry, Counter, reasons};
-use weir_core::{Batch, BatchMeta, ClientInfo, Output, SendError, Signal, SignalData};
+use weir_core::{
+    Batch, BatchMeta, ClientInfo, ContentEncoding, Output, SendError, Signal, SignalData,
+};
 use weir_otlp::compression::{self, DecompressError, Encoding};
+use weir_otlp::response::PartialSuccess;
+use weir_otlp::validate::{self, Rejections};
 use weir_otlp::{json, wire};
 
 use super::auth::{Auth, AuthError};
@@ -64,10 +75,17 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-/// A request ready to send: bytes as received, or decoded OTLP/JSON.
+/// A request ready to send: bytes as received, or decoded data (OTLP/JSON, or
+/// protobuf with invalid items taken out) with the items refused.
 enum Prepared {
-    Encoded { bytes: Bytes, items: usize },
-    Data(SignalData),
+    /// `compressed`: the body as it came, when it came compressed, so that an
+    /// exporter of the same encoding sends it without compressing again.
+    Encoded {
+        bytes: Bytes,
+        items: usize,
+        compressed: Option<(ContentEncoding, Bytes)>,
+    },
+    Data(SignalData, Rejections),
 }
 
 /// What both protocol servers share.
@@ -126,7 +144,9 @@ impl Ingest {
         Ok(Arc::new(client))
     }
 
-    /// Decompresses, validates and sends one request body.
+    /// Decompresses, validates and sends one request body. `Ok(Some(_))` when
+    /// some items were refused as invalid and the rest sent: the client gets
+    /// a success with `partial_success`.
     pub(crate) async fn export(
         &self,
         signal: Signal,
@@ -134,7 +154,7 @@ impl Ingest {
         encoding: Encoding,
         body: Bytes,
         client: Arc<ClientInfo>,
-    ) -> Result<(), Refusal> {
+    ) -> Result<Option<PartialSuccess>, Refusal> {
         let limit = self.max_request_bytes;
         let prepared = if body.len() < OFFLOAD_BYTES {
             prepare(signal, format, encoding, body, limit)
@@ -149,23 +169,53 @@ impl Ingest {
             }
         })?;
         let meta = BatchMeta::from_receiver(self.id.clone()).with_client(client);
-        let batch = match prepared {
+        let (batch, rejected) = match prepared {
             // An empty request is a valid export: answer success, send nothing.
-            Prepared::Encoded { items: 0, .. } => return Ok(()),
-            Prepared::Encoded { bytes, items } => Batch::from_encoded(signal, bytes, items, meta),
-            Prepared::Data(data) if data.is_empty() => return Ok(()),
-            Prepared::Data(data) => Batch::from_data(data, meta),
+            Prepared::Encoded { items: 0, .. } => return Ok(None),
+            Prepared::Encoded {
+                bytes,
+                items,
+                compressed,
+            } => {
+                let mut batch = Batch::from_encoded(signal, bytes, items, meta);
+                if let Some((encoding, body)) = compressed {
+                    batch = batch.with_compressed(encoding, body);
+                }
+                (Some(batch), Rejections::default())
+            }
+            Prepared::Data(data, rejected) if data.is_empty() => (None, rejected),
+            Prepared::Data(data, rejected) => (Some(Batch::from_data(data, meta)), rejected),
         };
-        match self
-            .output
-            .send_timeout(batch, self.backpressure_timeout)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(SendError::Full(_)) => Err(Refusal::Full),
-            Err(SendError::Closed(_)) => Err(Refusal::Closed),
-            Err(SendError::NoRoute(_)) => Err(Refusal::NoRoute(signal)),
+        if let Some(batch) = batch {
+            match self
+                .output
+                .send_timeout(batch, self.backpressure_timeout)
+                .await
+            {
+                Ok(()) => {}
+                // The client resends the whole request, so its invalid items are
+                // counted when it is taken, not now.
+                Err(SendError::Full(_)) => return Err(Refusal::Full),
+                Err(SendError::Closed(_)) => return Err(Refusal::Closed),
+                Err(SendError::NoRoute(_)) => return Err(Refusal::NoRoute(signal)),
+            }
         }
+        Ok(self.partial(signal, &rejected))
+    }
+
+    /// Counts refused items and says so for the answer.
+    fn partial(&self, signal: Signal, rejected: &Rejections) -> Option<PartialSuccess> {
+        if rejected.is_empty() {
+            return None;
+        }
+        self.invalid[signal.index()].add(rejected.items as u64);
+        let message = rejected.message();
+        tracing::debug!(receiver = %self.id, %signal, rejected = rejected.items, %message,
+            "OTLP request taken in part");
+        Some(PartialSuccess {
+            rejected: i64::try_from(rejected.items).unwrap_or(i64::MAX),
+            message,
+        })
     }
 
     /// Counts a request refused as invalid before [`Ingest::export`] saw it
@@ -184,6 +234,7 @@ fn prepare(
     body: Bytes,
     limit: usize,
 ) -> Result<Prepared, Refusal> {
+    let compressed = encoding.content_encoding().map(|e| (e, body.clone()));
     let bytes = match encoding {
         Encoding::Identity => body,
         enc => compression::decompress(enc, &body, limit).map_err(|e| match e {
@@ -197,13 +248,23 @@ fn prepare(
         Format::Protobuf => {
             let summary = wire::inspect(signal, &bytes)
                 .map_err(|e| Refusal::Invalid(format!("invalid OTLP {signal} protobuf: {e}")))?;
-            Ok(Prepared::Encoded {
-                bytes,
-                items: summary.items,
-            })
+            if summary.invalid_items == 0 {
+                return Ok(Prepared::Encoded {
+                    bytes,
+                    items: summary.items,
+                    compressed,
+                });
+            }
+            // The rare case: decode, take the invalid items out, send the rest.
+            // The walk accepted the bytes, and prost accepts what it accepts.
+            let mut data = SignalData::decode(signal, &bytes)
+                .map_err(|e| Refusal::Invalid(format!("invalid OTLP {signal} protobuf: {e}")))?;
+            let rejected = validate::remove_invalid(&mut data);
+            debug_assert_eq!(rejected.items, summary.invalid_items);
+            Ok(Prepared::Data(data, rejected))
         }
-        Format::Json => json::decode(signal, &bytes)
-            .map(Prepared::Data)
+        Format::Json => json::decode_partial(signal, &bytes)
+            .map(|p| Prepared::Data(p.data, p.rejected))
             .map_err(|e| Refusal::Invalid(format!("invalid OTLP/JSON {signal} request: {e}"))),
     }
 }

@@ -2,6 +2,7 @@
 
 mod grpc;
 mod http;
+mod passthrough;
 mod servers;
 mod splitting;
 

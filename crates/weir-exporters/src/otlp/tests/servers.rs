@@ -30,6 +30,9 @@ pub struct Received {
     pub body: Bytes,
     /// The body as it came over the wire (HTTP only).
     pub wire_len: usize,
+    /// The body as it came over the wire: HTTP before undoing
+    /// `Content-Encoding`; gRPC from [`raw_grpc_server`] the whole frame.
+    pub wire: Bytes,
 }
 
 /// A scripted HTTP answer.
@@ -143,7 +146,7 @@ pub async fn http_server(rec: Recorder) -> SocketAddr {
                 None => wire.clone(),
                 Some("gzip") => {
                     let mut out = Vec::new();
-                    flate2::read::GzDecoder::new(&wire[..])
+                    flate2::read::MultiGzDecoder::new(&wire[..])
                         .read_to_end(&mut out)
                         .unwrap();
                     out.into()
@@ -157,6 +160,7 @@ pub async fn http_server(rec: Recorder) -> SocketAddr {
                 headers: parts.headers,
                 body,
                 wire_len: wire.len(),
+                wire,
             });
             let reply = rec.http.lock().unwrap().pop_front();
             let reply = reply.unwrap_or_else(|| {
@@ -201,6 +205,7 @@ impl tonic::server::UnaryService<Bytes> for ExportSvc {
             path: self.path.clone(),
             headers: self.headers.clone(),
             wire_len: body.len(),
+            wire: body.clone(),
             body,
         });
         let reply = self.rec.grpc.lock().unwrap().pop_front();
@@ -240,4 +245,25 @@ pub async fn grpc_server(rec: Recorder) -> SocketAddr {
 pub async fn closed_port() -> SocketAddr {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     listener.local_addr().unwrap()
+}
+
+/// A gRPC stand-in that records the request body as it came (the 5-byte
+/// prefix and the message, compressed or not) and answers OK (trailers-only).
+pub async fn raw_grpc_server(rec: Recorder) -> SocketAddr {
+    serve(move |req: Request<Incoming>| {
+        let rec = rec.clone();
+        async move {
+            let (parts, body) = req.into_parts();
+            let wire = body.collect().await.unwrap().to_bytes();
+            rec.record(Received {
+                path: parts.uri.path().to_string(),
+                headers: parts.headers,
+                body: Bytes::new(),
+                wire_len: wire.len(),
+                wire,
+            });
+            Status::ok("").into_http::<tonic::body::Body>()
+        }
+    })
+    .await
 }

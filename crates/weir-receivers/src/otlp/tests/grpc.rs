@@ -16,7 +16,7 @@ use weir_otlp::status::retry_info;
 
 use super::*;
 
-async fn channel(addr: SocketAddr) -> Channel {
+pub(super) async fn channel(addr: SocketAddr) -> Channel {
     Channel::from_shared(format!("http://{addr}"))
         .unwrap()
         .connect()
@@ -25,7 +25,7 @@ async fn channel(addr: SocketAddr) -> Channel {
 }
 
 /// Calls `path` with `body`, optionally compressed and with a bearer token.
-async fn call(
+pub(super) async fn call(
     ch: &Channel,
     path: &'static str,
     body: Bytes,

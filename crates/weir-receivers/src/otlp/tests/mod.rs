@@ -4,6 +4,7 @@
 mod grpc;
 mod http;
 mod lifecycle;
+mod partial;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
