@@ -242,6 +242,9 @@ pub struct Batch {
     items: usize,
     /// Set by mutable access: `items` may no longer be right.
     stale: bool,
+    /// Encoded size of the decoded records, computed once: every edge asks for
+    /// it, and walking 1000 records costs ~70 µs (benches/channel_hop).
+    decoded_size: OnceLock<usize>,
     meta: BatchMeta,
 }
 
@@ -262,6 +265,7 @@ impl Clone for Batch {
             decoded,
             items: self.items(),
             stale: false,
+            decoded_size: self.decoded_size.clone(),
             meta: self.meta.clone(),
         }
     }
@@ -280,6 +284,7 @@ impl Batch {
             decoded: OnceLock::new(),
             items,
             stale: false,
+            decoded_size: OnceLock::new(),
             meta,
         }
     }
@@ -294,6 +299,7 @@ impl Batch {
             decoded: OnceLock::from(data),
             items,
             stale: false,
+            decoded_size: OnceLock::new(),
             meta,
         }
     }
@@ -336,7 +342,7 @@ impl Batch {
     pub fn size_bytes(&self) -> usize {
         match (&self.encoded, self.decoded.get()) {
             (Some(b), _) => b.len(),
-            (None, Some(d)) => d.encoded_len(),
+            (None, Some(d)) => *self.decoded_size.get_or_init(|| d.encoded_len()),
             (None, None) => 0,
         }
     }
@@ -425,6 +431,7 @@ impl Batch {
         self.encoded = None;
         self.compressed = None;
         self.stale = true;
+        self.decoded_size = OnceLock::new();
         Ok(self.decoded.get_mut().expect("decoded above"))
     }
 
@@ -521,8 +528,14 @@ mod tests {
         let mut buf = Vec::new();
         data.encode_to(&mut buf);
         let mut batch = Batch::from_encoded(Signal::Logs, buf.into(), 3, BatchMeta::default());
+        let full = batch.size_bytes();
         batch.logs_mut().unwrap()[0].scope_logs[0].log_records.pop();
         assert!(batch.received_bytes().is_none());
+        // The cached size follows the change.
+        assert_eq!(batch.size_bytes(), batch.to_protobuf().len());
+        assert!(batch.size_bytes() < full);
+        batch.logs_mut().unwrap()[0].scope_logs[0].log_records.clear();
+        assert_eq!(batch.size_bytes(), batch.to_protobuf().len());
         assert_eq!(batch.items(), 2);
         batch.settle();
         assert_eq!(batch.items(), 2);
