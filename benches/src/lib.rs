@@ -3,8 +3,11 @@
 //! `quick` mode against the debug binary so the harness never rots.
 #![forbid(unsafe_code)]
 
+pub mod loadgen;
+pub mod otlp_scenarios;
 pub mod procstat;
 pub mod report;
+pub mod sink;
 pub mod stdin_file;
 
 use std::path::PathBuf;
@@ -55,17 +58,44 @@ impl BenchResult {
 }
 
 /// Every scenario by name.
-pub const SCENARIOS: &[&str] = &["stdin-file-text", "stdin-file-json", "stdin-file-gzip"];
+pub const SCENARIOS: &[&str] = &[
+    "stdin-file-text",
+    "stdin-file-json",
+    "stdin-file-gzip",
+    "otlp-grpc-logs",
+    "otlp-grpc-traces",
+    "otlp-grpc-metrics",
+    "otlp-grpc-logs-zstd",
+    "otlp-http-logs",
+    "steady-10k",
+    "overload-10x",
+    "otlp-grpc-latency",
+];
 
 /// Runs scenario `name`.
 pub fn run(name: &str, env: &BenchEnv) -> Result<BenchResult, String> {
+    if name.starts_with("otlp-") || name == "steady-10k" || name == "overload-10x" {
+        // A full run needs an optimised load generator and sink.
+        if let Some(result) = otlp_scenarios::release::delegate(name, env) {
+            return result;
+        }
+    }
     match name {
         "stdin-file-text" => stdin_file::run(env, stdin_file::Input::Text, false),
         "stdin-file-json" => stdin_file::run(env, stdin_file::Input::Json, false),
         "stdin-file-gzip" => stdin_file::run(env, stdin_file::Input::Text, true),
-        other => Err(format!(
-            "unknown scenario `{other}`; known: {}",
-            SCENARIOS.join(", ")
-        )),
+        "steady-10k" => otlp_scenarios::steady_10k(env),
+        "overload-10x" => otlp_scenarios::overload(env),
+        "otlp-grpc-latency" => otlp_scenarios::latency(env),
+        other => match otlp_scenarios::PASS_THROUGH
+            .iter()
+            .find(|p| p.name == other)
+        {
+            Some(p) => otlp_scenarios::pass_through(env, p),
+            None => Err(format!(
+                "unknown scenario `{other}`; known: {}",
+                SCENARIOS.join(", ")
+            )),
+        },
     }
 }
