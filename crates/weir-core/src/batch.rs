@@ -540,7 +540,9 @@ mod tests {
         let round = SignalData::decode(Signal::Logs, &batch.to_protobuf()).unwrap();
         assert_eq!(round.item_count(), 2);
         assert!(batch.traces_mut().is_err());
-        batch.logs_mut().unwrap()[0].scope_logs[0].log_records.clear();
+        batch.logs_mut().unwrap()[0].scope_logs[0]
+            .log_records
+            .clear();
         assert_eq!(batch.size_bytes(), batch.to_protobuf().len());
         assert_eq!(batch.items(), 0);
     }
