@@ -1,5 +1,4 @@
-//! weir's built-in processors, one folder each (enrich, sample, adaptive_batch and
-//! rate_limit arrive with their issue).
+//! weir's built-in processors, one folder each.
 #![forbid(unsafe_code)]
 
 use weir_core::Registry;
