@@ -1,0 +1,182 @@
+//! The adaptive delay: how long a partial batch may wait for more data.
+//!
+//! Two signals drive it (see docs/processors/adaptive_batch.md):
+//!
+//! - **load**: the arrival rate (a time-decaying EWMA of items/s and bytes/s)
+//!   times `target_latency`, as a fraction of a full batch. Light traffic
+//!   would not fill a batch anyway, so it leaves early; heavy traffic moves
+//!   the delay up to `target_latency` (where a batch fills by size first).
+//! - **pressure**: how long `emit` waited for the downstream (an EWMA over
+//!   flushes) relative to `target_latency`. A downstream that pushes back is
+//!   the bottleneck: fewer, larger batches are what helps it, so the delay
+//!   grows toward `max_delay`.
+//!
+//! ```text
+//! base  = min_delay + load · (target_latency − min_delay)
+//! delay = base + pressure · (max_delay − base)
+//! ```
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// Time constant of the arrival-rate EWMA: arrivals older than a few
+/// seconds stop counting.
+const RATE_TAU_SECS: f64 = 1.0;
+
+/// Weight of the newest emit wait in the pushback EWMA.
+const PUSHBACK_ALPHA: f64 = 0.3;
+
+/// Computes the delay target from the arrival rate and the downstream's
+/// pushback.
+#[derive(Debug, Clone)]
+pub(crate) struct Controller {
+    min: f64,
+    target: f64,
+    max: f64,
+    max_items: f64,
+    max_bytes: f64,
+    /// Items per second, as of `last`.
+    item_rate: f64,
+    /// Bytes per second, as of `last`.
+    byte_rate: f64,
+    last: Option<Instant>,
+    /// Seconds `emit` waited, EWMA over flushes.
+    pushback: f64,
+}
+
+impl Controller {
+    pub(crate) fn new(
+        min_delay: Duration,
+        target_latency: Duration,
+        max_delay: Duration,
+        max_items: usize,
+        max_bytes: usize,
+    ) -> Self {
+        Controller {
+            min: min_delay.as_secs_f64(),
+            target: target_latency.as_secs_f64(),
+            max: max_delay.as_secs_f64(),
+            max_items: max_items.max(1) as f64,
+            max_bytes: max_bytes.max(1) as f64,
+            item_rate: 0.0,
+            byte_rate: 0.0,
+            last: None,
+            pushback: 0.0,
+        }
+    }
+
+    /// The decay factor of the rates from `last` to `now`.
+    fn decay(&self, now: Instant) -> f64 {
+        match self.last {
+            Some(last) => {
+                let dt = now.saturating_duration_since(last).as_secs_f64();
+                (-dt / RATE_TAU_SECS).exp()
+            }
+            None => 0.0,
+        }
+    }
+
+    /// Records `items` items of `bytes` encoded bytes arriving at `now`.
+    ///
+    /// Time-decaying EWMA: `r ← r·e^(−Δt/τ) + n/τ`. For a steady rate `λ` it
+    /// settles at `λ` whatever the spacing of arrivals, with no division by a
+    /// tiny `Δt`.
+    pub(crate) fn on_arrival(&mut self, now: Instant, items: usize, bytes: usize) {
+        let k = self.decay(now);
+        self.item_rate = self.item_rate * k + items as f64 / RATE_TAU_SECS;
+        self.byte_rate = self.byte_rate * k + bytes as f64 / RATE_TAU_SECS;
+        self.last = Some(now);
+    }
+
+    /// Records how long one `emit` waited for the downstream.
+    pub(crate) fn on_emit(&mut self, waited: Duration) {
+        self.pushback += PUSHBACK_ALPHA * (waited.as_secs_f64() - self.pushback);
+    }
+
+    /// Arrival rate in items/s as of `now`.
+    #[cfg(test)]
+    pub(crate) fn item_rate(&self, now: Instant) -> f64 {
+        self.item_rate * self.decay(now)
+    }
+
+    /// How long the oldest item of a partial batch may wait, as of `now`.
+    pub(crate) fn delay(&self, now: Instant) -> Duration {
+        let k = self.decay(now);
+        let load = (self.item_rate * k * self.target / self.max_items)
+            .max(self.byte_rate * k * self.target / self.max_bytes)
+            .clamp(0.0, 1.0);
+        let base = self.min + load * (self.target - self.min);
+        let pressure = if self.target > 0.0 {
+            (self.pushback / self.target).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let delay = (base + pressure * (self.max - base)).clamp(self.min, self.max);
+        // Whole microseconds: steadier gauges, and no float dust in tests.
+        Duration::from_micros((delay * 1e6).round() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn controller() -> Controller {
+        Controller::new(ms(5), ms(100), ms(500), 1000, 1 << 20)
+    }
+
+    #[test]
+    fn idle_sits_at_min_delay() {
+        let c = controller();
+        assert_eq!(c.delay(Instant::now()), ms(5));
+    }
+
+    #[test]
+    fn rate_settles_at_the_steady_rate() {
+        let mut c = controller();
+        let mut now = Instant::now();
+        for _ in 0..2000 {
+            now += ms(10);
+            c.on_arrival(now, 10, 100); // 1000 items/s
+        }
+        let r = c.item_rate(now);
+        assert!((r - 1000.0).abs() < 60.0, "rate {r}");
+    }
+
+    #[test]
+    fn heavy_traffic_moves_toward_target_and_pushback_toward_max() {
+        let mut c = controller();
+        let mut now = Instant::now();
+        for _ in 0..1000 {
+            now += ms(1);
+            c.on_arrival(now, 100, 1000); // 100k items/s: a batch fills in 10 ms
+        }
+        assert_eq!(c.delay(now), ms(100));
+        for _ in 0..30 {
+            c.on_emit(ms(200));
+        }
+        assert_eq!(c.delay(now), ms(500));
+        // The pushback goes away again as the downstream recovers.
+        for _ in 0..30 {
+            c.on_emit(Duration::ZERO);
+        }
+        assert!(c.delay(now) < ms(101));
+    }
+
+    #[test]
+    fn a_quiet_spell_brings_the_delay_back_down() {
+        let mut c = controller();
+        let mut now = Instant::now();
+        for _ in 0..1000 {
+            now += ms(1);
+            c.on_arrival(now, 100, 1000);
+        }
+        assert!(c.delay(now) > ms(50));
+        assert!(c.delay(now + Duration::from_secs(10)) < ms(6));
+    }
+}

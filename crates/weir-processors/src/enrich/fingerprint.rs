@@ -1,0 +1,90 @@
+//! Error fingerprints, as Ledger groups errors: `exception.fingerprint` =
+//! sha256 hex of `exception.type` + the first three stack frames + the platform.
+//!
+//! A stack frame is a line of `exception.stacktrace` that, trimmed, starts with
+//! `at ` (Java, JavaScript, .NET, Go panics print `at` too in many loggers) or
+//! `File "` (Python); frames are taken trimmed, in the order they appear. When no
+//! line looks like a frame, the first three non-empty trimmed lines after the
+//! first one (the message line) stand in. The platform is the resource's
+//! `telemetry.sdk.language`, else its `process.runtime.name`, else empty. The
+//! parts are hashed concatenated, with no separator.
+
+use sha2::{Digest, Sha256};
+use weir_core::otlp::common::v1::{KeyValue, any_value::Value};
+
+use super::attributes::{get_str, insert_with};
+
+/// Attribute holding the stack trace.
+pub const STACKTRACE: &str = "exception.stacktrace";
+/// Attribute holding the exception type.
+pub const TYPE: &str = "exception.type";
+/// Attribute the fingerprint is written to (only when absent).
+pub const FINGERPRINT: &str = "exception.fingerprint";
+
+/// Lower-case hex sha256 of the concatenation of `parts`.
+pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    hex(&h.finalize())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[usize::from(b >> 4)] as char);
+        s.push(DIGITS[usize::from(b & 0xf)] as char);
+    }
+    s
+}
+
+/// The first three frames of `trace` (see the module docs).
+pub fn frames(trace: &str) -> Vec<&str> {
+    let recognised: Vec<&str> = trace
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("at ") || l.starts_with("File \""))
+        .take(3)
+        .collect();
+    if !recognised.is_empty() {
+        return recognised;
+    }
+    trace
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .collect()
+}
+
+/// The fingerprint of an exception.
+pub fn fingerprint(exception_type: &str, stacktrace: &str, platform: &str) -> String {
+    let frames = frames(stacktrace);
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(5);
+    parts.push(exception_type.as_bytes());
+    parts.extend(frames.iter().map(|f| f.as_bytes()));
+    parts.push(platform.as_bytes());
+    sha256_hex(&parts)
+}
+
+/// The platform named by resource attributes.
+pub(crate) fn platform(resource: &[KeyValue]) -> &str {
+    get_str(resource, "telemetry.sdk.language")
+        .or_else(|| get_str(resource, "process.runtime.name"))
+        .unwrap_or("")
+}
+
+/// Adds `exception.fingerprint` to `attrs` when they hold a stack trace.
+pub(crate) fn apply(attrs: &mut Vec<KeyValue>, platform: &str) {
+    let Some(trace) = get_str(attrs, STACKTRACE) else {
+        return;
+    };
+    if get_str(attrs, FINGERPRINT).is_some() {
+        return;
+    }
+    let fp = fingerprint(get_str(attrs, TYPE).unwrap_or(""), trace, platform);
+    insert_with(attrs, FINGERPRINT, || Value::StringValue(fp));
+}

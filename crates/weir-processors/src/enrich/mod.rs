@@ -1,0 +1,223 @@
+//! The `enrich` processor: adds, changes and derives attributes of logs and
+//! spans. In the order applied to each record (see `docs/processors/enrich.md`):
+//!
+//! 1. resource: detectors, then the `target: resource` attribute actions;
+//! 2. `parse_json_body` (logs): a JSON-object string body becomes fields and
+//!    attributes through [`weir_otlp::logline`], exactly as stdin maps a line;
+//! 3. the `target: record` attribute actions, in config order;
+//! 4. lookup tables;
+//! 5. Domain-Action-Status markers and the HTTP status fields;
+//! 6. the error fingerprint (`exception.fingerprint`);
+//! 7. secret masking, last, so nothing added before escapes it.
+//!
+//! Everything that can be is prepared at build time (regexes, marker strings,
+//! `${env:...}` values, detected host facts, lookup tables); a batch that the
+//! configuration cannot change is passed on untouched, keeping its received bytes.
+
+mod attributes;
+mod config;
+pub mod das;
+pub mod detectors;
+pub mod fingerprint;
+mod json_body;
+pub mod lookup;
+mod mask;
+#[cfg(test)]
+mod tests;
+
+use weir_core::otlp::common::v1::KeyValue;
+use weir_core::otlp::logs::v1::ResourceLogs;
+use weir_core::otlp::resource::v1::Resource;
+use weir_core::otlp::trace::v1::ResourceSpans;
+use weir_core::telemetry::Counter;
+use weir_core::{
+    Batch, BuildContext, ComponentConfig, ComponentError, ConfigError, Emitter, Processor,
+    ProcessorFactory, Signal, async_trait,
+};
+
+pub use config::{
+    ActionKind, AttributeConfig, DEFAULT_MASK_KEYS, DasConfig, DasSetConfig, DetectorsConfig,
+    EnrichConfig, LookupConfig, MaskConfig, Target,
+};
+
+use attributes::Actions;
+use das::Das;
+use detectors::Detected;
+use lookup::Lookup;
+use mask::Masker;
+
+/// Name of the counter of string bodies turned into fields by `parse_json_body`.
+pub const JSON_BODIES_PARSED: &str = "weir_enrich_json_bodies_parsed_total";
+
+/// Builds `enrich` processors.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EnrichProcessorFactory;
+
+impl ProcessorFactory for EnrichProcessorFactory {
+    fn type_name(&self) -> &'static str {
+        "enrich"
+    }
+
+    fn description(&self) -> &'static str {
+        "adds, derives and masks attributes: actions, detectors, JSON bodies, \
+         Domain-Action-Status markers, lookup tables, secret masking, error fingerprints"
+    }
+
+    fn signals(&self) -> &'static [Signal] {
+        &[Signal::Logs, Signal::Traces]
+    }
+
+    fn build(
+        &self,
+        cfg: &ComponentConfig,
+        cx: &BuildContext,
+    ) -> Result<Box<dyn Processor>, ConfigError> {
+        let config = EnrichConfig::from_component(cfg)?;
+        Ok(Box::new(EnrichProcessor::new(&config, cx)?))
+    }
+}
+
+/// One `enrich` instance (one per pipeline).
+pub struct EnrichProcessor {
+    resource_actions: Actions,
+    record_actions: Actions,
+    detected: Detected,
+    parse_json_body: bool,
+    das: Option<Das>,
+    lookups: Vec<Lookup>,
+    mask: Option<Masker>,
+    fingerprint: bool,
+    /// Reused buffer for lower-casing DAS values.
+    scratch: String,
+    json_parsed: Counter,
+}
+
+impl EnrichProcessor {
+    /// Compiles `config`: every file is read and every regex built here.
+    pub fn new(config: &EnrichConfig, cx: &BuildContext) -> Result<Self, ConfigError> {
+        let lookups = config
+            .lookup
+            .iter()
+            .enumerate()
+            .map(|(i, l)| Lookup::build(l, i))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(EnrichProcessor {
+            resource_actions: Actions::compile(&config.attributes, Target::Resource)?,
+            record_actions: Actions::compile(&config.attributes, Target::Record)?,
+            detected: Detected::detect(&config.detectors),
+            parse_json_body: config.parse_json_body,
+            das: config.das.as_ref().map(Das::build).transpose()?,
+            lookups,
+            mask: config.mask.as_ref().map(Masker::build).transpose()?,
+            fingerprint: config.fingerprint,
+            scratch: String::new(),
+            json_parsed: cx
+                .telemetry
+                .counter(JSON_BODIES_PARSED, Some(Signal::Logs), &[]),
+        })
+    }
+
+    fn touches_resource(&self) -> bool {
+        !self.detected.is_empty() || !self.resource_actions.is_empty() || self.mask.is_some()
+    }
+
+    fn touches_records(&self, signal: Signal) -> bool {
+        (signal == Signal::Logs && self.parse_json_body)
+            || !self.record_actions.is_empty()
+            || !self.lookups.is_empty()
+            || self.das.is_some()
+            || self.fingerprint
+            || self.mask.is_some()
+    }
+
+    fn resource<'r>(&self, resource: &'r mut Option<Resource>) -> &'r [KeyValue] {
+        if !self.detected.is_empty() || !self.resource_actions.is_empty() {
+            let r = resource.get_or_insert_with(Resource::default);
+            self.detected.apply(&mut r.attributes);
+            self.resource_actions.apply(&mut r.attributes);
+        }
+        if let (Some(m), Some(r)) = (&self.mask, resource.as_mut()) {
+            m.apply(&mut r.attributes, None);
+        }
+        resource.as_ref().map_or(&[], |r| &r.attributes)
+    }
+
+    fn logs(&mut self, resource_logs: &mut [ResourceLogs]) -> u64 {
+        let mut parsed = 0;
+        for rl in resource_logs {
+            let resource = self.resource(&mut rl.resource);
+            let platform = fingerprint::platform(resource);
+            for sl in &mut rl.scope_logs {
+                for r in &mut sl.log_records {
+                    if self.parse_json_body && json_body::apply(r) {
+                        parsed += 1;
+                    }
+                    self.record_actions.apply(&mut r.attributes);
+                    for l in &self.lookups {
+                        l.apply(&mut r.attributes, resource);
+                    }
+                    if let Some(das) = &self.das {
+                        das.apply(
+                            &mut r.attributes,
+                            Some(&mut r.body),
+                            &r.event_name,
+                            &mut self.scratch,
+                        );
+                    }
+                    if self.fingerprint {
+                        fingerprint::apply(&mut r.attributes, platform);
+                    }
+                    if let Some(m) = &self.mask {
+                        m.apply(&mut r.attributes, Some(&mut r.body));
+                    }
+                }
+            }
+        }
+        parsed
+    }
+
+    fn traces(&mut self, resource_spans: &mut [ResourceSpans]) {
+        for rs in resource_spans {
+            let resource = self.resource(&mut rs.resource);
+            let platform = fingerprint::platform(resource);
+            for ss in &mut rs.scope_spans {
+                for s in &mut ss.spans {
+                    self.record_actions.apply(&mut s.attributes);
+                    for l in &self.lookups {
+                        l.apply(&mut s.attributes, resource);
+                    }
+                    if let Some(das) = &self.das {
+                        das.apply(&mut s.attributes, None, "", &mut self.scratch);
+                    }
+                    if self.fingerprint {
+                        fingerprint::apply(&mut s.attributes, platform);
+                    }
+                    if let Some(m) = &self.mask {
+                        m.apply(&mut s.attributes, None);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Processor for EnrichProcessor {
+    async fn process(&mut self, mut batch: Batch, out: &mut Emitter) -> Result<(), ComponentError> {
+        let signal = batch.signal();
+        if !self.touches_resource() && !self.touches_records(signal) {
+            return out.emit(batch).await;
+        }
+        match signal {
+            Signal::Logs => {
+                let parsed = self.logs(batch.logs_mut()?);
+                if parsed > 0 {
+                    self.json_parsed.add(parsed);
+                }
+            }
+            Signal::Traces => self.traces(batch.traces_mut()?),
+            Signal::Metrics => {}
+        }
+        out.emit(batch).await
+    }
+}

@@ -1,0 +1,186 @@
+//! The `rate_limit` processor: token buckets on items, bytes or batches, for
+//! everything or per key (resource attribute, record attribute, or the client
+//! subject a receiver saw).
+//!
+//! Over the limit, data is either dropped (counted as
+//! `weir_processor_dropped_items_total{reason="rate_limited"}`) or delayed: the
+//! processor reserves the tokens, sleeps until they are there and then passes the
+//! data on, so its input edge fills and the receiver feels backpressure; nothing
+//! is lost. Per-key buckets live in a `DashMap` bounded by `max_keys`
+//! (CLOCK eviction when full) and swept of idle keys on the processor timer.
+//! See `docs/processors/rate_limit.md`.
+
+mod bucket;
+mod config;
+mod keys;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+use weir_core::telemetry::{Counter, Gauge};
+use weir_core::{
+    Batch, BuildContext, ComponentConfig, ComponentError, ConfigError, Emitter, Processor,
+    ProcessorFactory, Signal, async_trait,
+};
+
+pub use config::{ClientField, KeySpec, OnExcess, RateLimitConfig, Unit};
+
+use bucket::{Bucket, Decision, KeyTable, Limits};
+
+/// The reason label of items dropped over the limit.
+pub const DROP_REASON: &str = "rate_limited";
+
+/// The gauge of keys tracked (labelled with the component id).
+pub const KEYS_GAUGE: &str = "weir_processor_rate_limit_keys";
+
+/// Builds `rate_limit` processors.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RateLimitProcessorFactory;
+
+impl ProcessorFactory for RateLimitProcessorFactory {
+    fn type_name(&self) -> &'static str {
+        "rate_limit"
+    }
+
+    fn description(&self) -> &'static str {
+        "limits items, bytes or batches per second, globally or per key; drops or delays the excess"
+    }
+
+    fn signals(&self) -> &'static [Signal] {
+        &Signal::ALL
+    }
+
+    fn build(
+        &self,
+        cfg: &ComponentConfig,
+        cx: &BuildContext,
+    ) -> Result<Box<dyn Processor>, ConfigError> {
+        let config = RateLimitConfig::from_component(cfg)?;
+        if matches!(config.key, Some(KeySpec::RecordAttribute(_)))
+            && cx.signals.contains(&Signal::Metrics)
+        {
+            return Err(ConfigError::at(
+                "key.record_attribute",
+                "record attribute keys work on logs and traces; \
+                 key metrics on resource_attribute or client",
+            ));
+        }
+        Ok(Box::new(RateLimitProcessor::new(config, cx)))
+    }
+}
+
+/// A token-bucket rate limiter. One instance per pipeline.
+pub struct RateLimitProcessor {
+    config: RateLimitConfig,
+    limits: Limits,
+    /// The bucket of everything (no key) or of data without a key value.
+    shared: Bucket,
+    table: KeyTable,
+    dropped: [Counter; 3],
+    keys_gauge: Gauge,
+}
+
+impl RateLimitProcessor {
+    /// A limiter with `config` (checked by [`RateLimitConfig::from_component`]).
+    pub fn new(config: RateLimitConfig, cx: &BuildContext) -> Self {
+        let limits = Limits {
+            rate: config.rate,
+            burst: config.burst(),
+        };
+        let dropped = Signal::ALL.map(|s| {
+            if cx.signals.contains(&s) {
+                cx.telemetry.dropped_items(s, DROP_REASON)
+            } else {
+                Counter::detached()
+            }
+        });
+        RateLimitProcessor {
+            shared: Bucket::new(limits, Instant::now()),
+            table: KeyTable::new(limits, config.max_keys),
+            keys_gauge: cx.telemetry.gauge(KEYS_GAUGE, None, &[]),
+            config,
+            limits,
+            dropped,
+        }
+    }
+
+    /// Number of per-key buckets held now (never above `max_keys`).
+    pub fn tracked_keys(&self) -> usize {
+        self.table.len()
+    }
+
+    fn cost(&self, batch: &Batch) -> f64 {
+        match self.config.unit {
+            Unit::Items => batch.items() as f64,
+            Unit::Bytes => batch.size_bytes() as f64,
+            Unit::Batches => 1.0,
+        }
+    }
+
+    fn decide(&mut self, key: Option<&str>, batch: &Batch, now: Instant) -> Decision {
+        let cost = self.cost(batch);
+        let delay = self.config.on_excess == OnExcess::Delay;
+        match key {
+            Some(k) => self.table.take(k, cost, now, delay),
+            None => self.shared.take(self.limits, cost, now, delay),
+        }
+    }
+}
+
+#[async_trait]
+impl Processor for RateLimitProcessor {
+    async fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), ComponentError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let parts = match &self.config.key {
+            None => vec![(None, batch)],
+            Some(spec) => keys::split(batch, spec)?,
+        };
+        let mut held: Vec<(Instant, Batch)> = Vec::new();
+        for (key, part) in parts {
+            if part.is_empty() {
+                continue;
+            }
+            // The table guard is gone once `decide` returns: waits happen below.
+            match self.decide(key.as_deref(), &part, now) {
+                Decision::Admit => out.emit(part).await?,
+                Decision::Reject => {
+                    self.dropped[part.signal().index()].add(part.items() as u64);
+                }
+                Decision::Wait(d) => held.push((now + d, part)),
+            }
+        }
+        self.keys_gauge.set(self.table.len() as i64);
+        // Parts were reserved in order, so their ready times are ordered per key;
+        // a stable sort keeps that order.
+        held.sort_by_key(|(at, _)| *at);
+        for (at, part) in held {
+            tokio::time::sleep_until(at).await;
+            out.emit(part).await?;
+        }
+        Ok(())
+    }
+
+    fn timer(&self) -> Option<Duration> {
+        self.config.key.as_ref().map(|_| {
+            (self.config.idle_timeout / 4).clamp(Duration::from_secs(1), Duration::from_secs(60))
+        })
+    }
+
+    async fn on_timer(&mut self, _out: &mut Emitter) -> Result<(), ComponentError> {
+        let swept = self.table.sweep(Instant::now(), self.config.idle_timeout);
+        if swept > 0 {
+            tracing::debug!(
+                swept,
+                left = self.table.len(),
+                "rate_limit: idle keys forgotten"
+            );
+        }
+        self.keys_gauge.set(self.table.len() as i64);
+        Ok(())
+    }
+}
