@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::downstream::Downstream;
 use crate::flow::{Emitter, Output, Shutdown};
 use crate::telemetry::{ComponentTelemetry, Kind};
 use crate::{
@@ -23,6 +24,9 @@ pub struct BuildContext {
     pub signals: Vec<Signal>,
     /// Its telemetry handle: register drop counters and custom series here.
     pub telemetry: ComponentTelemetry,
+    /// For processors: the load of the exporters their pipeline ends in
+    /// (empty for other kinds, and in tests unless set).
+    pub downstream: Downstream,
 }
 
 impl BuildContext {
@@ -32,7 +36,14 @@ impl BuildContext {
             id,
             signals,
             telemetry,
+            downstream: Downstream::none(),
         }
+    }
+
+    /// The same context, reporting `downstream` to the component.
+    pub fn with_downstream(mut self, downstream: Downstream) -> Self {
+        self.downstream = downstream;
+        self
     }
 
     /// A context with detached telemetry (tests and examples).

@@ -12,6 +12,8 @@
 //! - [`Output`] and [`Emitter`], through which batches move on, and [`Shutdown`].
 //! - [`ComponentConfig`] (typed configs via serde) and [`ConfigError`].
 //! - [`telemetry`]: atomic counters registered under the standard names.
+//! - [`Downstream`]: what the runtime reports to a processor about the exporters
+//!   its pipeline ends in (send latency, queue fill, throttling).
 //!
 //! Components never touch channels, timers or metrics registries directly: the
 //! runtime hands them what they need.
@@ -92,6 +94,7 @@
 mod batch;
 mod component;
 mod config;
+mod downstream;
 mod error;
 mod flow;
 mod registry;
@@ -108,6 +111,7 @@ pub use component::{
     ReceiverContext, ReceiverFactory,
 };
 pub use config::{ComponentConfig, ComponentId, ConfigError};
+pub use downstream::{Downstream, ExporterLoad};
 pub use error::{ComponentError, ExportError, ExportOutcome};
 pub use flow::{BatchSink, Emitter, Output, SendError, Shutdown, ShutdownTrigger};
 pub use registry::{ComponentInfo, Registry};

@@ -6,8 +6,8 @@ use std::net::SocketAddr;
 
 use weir_core::telemetry::{ComponentTelemetry, Kind, MetricsRegistry};
 use weir_core::{
-    BuildContext, ComponentConfig, ComponentId, ConfigError, Exporter, Processor, Receiver,
-    Registry, Signal,
+    BuildContext, ComponentConfig, ComponentId, ConfigError, Downstream, Exporter, ExporterLoad,
+    Processor, Receiver, Registry, Signal,
 };
 
 use crate::config::{ComponentEntry, Diagnostic, LoadReport, ServiceConfig, Severity};
@@ -43,6 +43,8 @@ pub struct BuiltExporter {
     pub harness: HarnessSettings,
     /// Its telemetry handle.
     pub telemetry: ComponentTelemetry,
+    /// Where the harness reports its load to the processors upstream.
+    pub load: ExporterLoad,
 }
 
 /// Every component of a service, built and checked, not yet running.
@@ -88,12 +90,18 @@ pub fn build(report: LoadReport, registry: &Registry) -> (Option<BuiltService>, 
     }
     let mut processors = Vec::new();
     for (i, p) in config.pipelines.iter().enumerate() {
+        let downstream = Downstream::new(
+            exporters
+                .iter()
+                .filter(|x| p.exporters.contains(&x.id))
+                .map(|x| x.load.clone()),
+        );
         let mut chain = Vec::new();
         for id in &p.processors {
             let Some(entry) = config.processors.iter().find(|e| &e.id == id) else {
                 continue; // the loader reported the unknown reference
             };
-            if let Some(built) = b.processor(entry, p.id.signal) {
+            if let Some(built) = b.processor(entry, p.id.signal, &downstream) {
                 chain.push(built);
             }
         }
@@ -183,9 +191,16 @@ impl Builder<'_> {
         }
     }
 
-    fn processor(&mut self, e: &ComponentEntry, signal: Signal) -> Option<BuiltProcessor> {
+    fn processor(
+        &mut self,
+        e: &ComponentEntry,
+        signal: Signal,
+        downstream: &Downstream,
+    ) -> Option<BuiltProcessor> {
         let factory = self.registry.processor(e.id.type_name())?.clone();
-        let cx = self.context(&e.id, Kind::Processor, vec![signal]);
+        let cx = self
+            .context(&e.id, Kind::Processor, vec![signal])
+            .with_downstream(downstream.clone());
         match factory.build(&e.config, &cx) {
             Ok(processor) => Some(BuiltProcessor {
                 id: e.id.clone(),
@@ -218,6 +233,7 @@ impl Builder<'_> {
                 exporter,
                 harness,
                 telemetry: cx.telemetry,
+                load: ExporterLoad::new(),
             }),
             Err(err) => {
                 self.report(&e.path, err);

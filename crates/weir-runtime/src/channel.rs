@@ -32,6 +32,7 @@ pub struct EdgeSender {
 pub struct EdgeReceiver {
     rx: mpsc::Receiver<Envelope>,
     bytes: Arc<Semaphore>,
+    max_bytes: u32,
     items: Gauge,
 }
 
@@ -48,7 +49,12 @@ pub fn edge(capacity: usize, max_bytes: usize, items: Gauge) -> (EdgeSender, Edg
             max_bytes,
             items: items.clone(),
         },
-        EdgeReceiver { rx, bytes, items },
+        EdgeReceiver {
+            rx,
+            bytes,
+            max_bytes,
+            items,
+        },
     )
 }
 
@@ -153,6 +159,14 @@ impl EdgeReceiver {
     /// Items waiting in the edge.
     pub fn queued_items(&self) -> i64 {
         self.items.get()
+    }
+
+    /// How full the edge is, 0 to 1: the larger of its slot and byte fill.
+    pub fn fill(&self) -> f64 {
+        let slots = self.rx.len() as f64 / self.rx.max_capacity() as f64;
+        let used =
+            self.max_bytes as usize - self.bytes.available_permits().min(self.max_bytes as usize);
+        slots.max(used as f64 / self.max_bytes as f64)
     }
 }
 
@@ -260,6 +274,25 @@ mod tests {
         rb.recv().await.unwrap();
         fan.send(batch(), None).await.unwrap();
         assert!(ra.try_recv().is_some() && rb.try_recv().is_some());
+    }
+
+    #[tokio::test]
+    async fn fill_follows_slots_and_bytes() {
+        let (tx, mut rx) = edge(4, 1 << 20, Gauge::detached());
+        assert_eq!(rx.fill(), 0.0);
+        tx.send(batch(), None).await.unwrap();
+        assert_eq!(rx.fill(), 0.25);
+        let data = weir_core::SignalData::Logs(vec![ResourceLogs {
+            schema_url: "x".repeat(1 << 19),
+            ..Default::default()
+        }]);
+        tx.send(Batch::from_data(data, BatchMeta::default()), None)
+            .await
+            .unwrap();
+        assert!(rx.fill() > 0.5 && rx.fill() < 0.51, "{}", rx.fill());
+        rx.recv().await.unwrap();
+        rx.recv().await.unwrap();
+        assert_eq!(rx.fill(), 0.0);
     }
 
     #[tokio::test]

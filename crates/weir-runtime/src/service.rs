@@ -120,6 +120,7 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
             rx,
             &x.harness,
             x.telemetry,
+            x.load,
             abort_signal.clone(),
         );
         exporter_tasks.spawn(task.run());

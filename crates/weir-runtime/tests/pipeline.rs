@@ -186,6 +186,40 @@ service:
     assert_eq!(probe.max_concurrent.load(Ordering::SeqCst), 4);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn processors_see_their_exporters_latency_queue_and_throttling() {
+    let probe = Arc::new(Probe::default());
+    let yaml = r#"
+receivers:
+  source: { batches: 6, items: 1 }
+processors:
+  tag:
+exporters:
+  sink/slow: { delay: 30ms, fail_first: 6, retry: { initial: 1ms, max: 2ms } }
+  sink/fast:
+service:
+  telemetry: { metrics: { address: none } }
+  pipelines:
+    logs/slow: { receivers: [source], processors: [tag], exporters: [sink/slow, sink/fast] }
+    logs/fast: { receivers: [source], processors: [tag], exporters: [sink/fast] }
+"#;
+    let summary = run_yaml(yaml, probe.clone()).await;
+    assert!(summary.is_clean(), "{summary:?}");
+    let views = probe.downstream.lock().unwrap().clone();
+    assert_eq!(views.len(), 2, "one tag per pipeline");
+    // The pipeline through the slow sink sees its round trips and its
+    // retryable failures (6 of 12 calls); the other sees only the fast one.
+    let slow = views[0].send_latency().expect("sends were reported");
+    assert!(slow >= Duration::from_millis(25), "{slow:?}");
+    let rate = views[0].throttle_rate();
+    assert!(rate > 0.05 && rate < 0.95, "{rate}");
+    let fast = views[1].send_latency().expect("sends were reported");
+    assert!(fast < Duration::from_millis(25), "{fast:?}");
+    assert_eq!(views[1].throttle_rate(), 0.0);
+    // Everything was taken from the queues by the end.
+    assert_eq!(views[0].queue_fill(), 0.0);
+}
+
 #[test]
 fn max_in_flight_zero_is_a_config_error() {
     let registry = support::registry(Arc::new(Probe::default()));

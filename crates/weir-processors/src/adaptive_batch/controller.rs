@@ -1,19 +1,23 @@
 //! The adaptive delay: how long a partial batch may wait for more data.
 //!
-//! Two signals drive it (see docs/processors/adaptive_batch.md):
+//! Three measurements drive it (see docs/processors/adaptive_batch.md):
 //!
 //! - **load**: the arrival rate (a time-decaying EWMA of items/s and bytes/s)
-//!   times `target_latency`, as a fraction of a full batch. Light traffic
+//!   times the wait budget, as a fraction of a full batch. Light traffic
 //!   would not fill a batch anyway, so it leaves early; heavy traffic moves
-//!   the delay up to `target_latency` (where a batch fills by size first).
-//! - **pressure**: how long `emit` waited for the downstream (an EWMA over
-//!   flushes) relative to `target_latency`. A downstream that pushes back is
-//!   the bottleneck: fewer, larger batches are what helps it, so the delay
-//!   grows toward `max_delay`.
+//!   the delay up to the budget (where a batch fills by size first).
+//! - **budget**: `target_latency` minus the exporters' send round trip the
+//!   runtime reports, so that batching plus sending aims at `target_latency`.
+//! - **pressure**: the worst of how long `emit` waited for the downstream
+//!   (an EWMA over flushes, relative to `target_latency`), how full the
+//!   exporters' queues are, and the share of sends throttled. A downstream
+//!   that pushes back is the bottleneck: fewer, larger batches are what helps
+//!   it, so the delay grows toward `max_delay`.
 //!
 //! ```text
-//! base  = min_delay + load · (target_latency − min_delay)
-//! delay = base + pressure · (max_delay − base)
+//! budget = clamp(target_latency − send_latency, min_delay, target_latency)
+//! base   = min_delay + load · (budget − min_delay)
+//! delay  = base + pressure · (max_delay − base)
 //! ```
 
 use std::time::Duration;
@@ -26,6 +30,32 @@ const RATE_TAU_SECS: f64 = 1.0;
 
 /// Weight of the newest emit wait in the pushback EWMA.
 const PUSHBACK_ALPHA: f64 = 0.3;
+
+/// Below this, a queue's fill is normal jitter and is not pressure: a queue
+/// that holds a batch or two while the exporter works is healthy.
+const QUEUE_FILL_FLOOR: f64 = 0.5;
+
+/// What the runtime reports about the exporters downstream, read once per
+/// deadline check.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct DownstreamReading {
+    /// Average send round trip of the slowest exporter.
+    pub send_latency: Duration,
+    /// Fill of the fullest exporter queue, 0 to 1.
+    pub queue_fill: f64,
+    /// Highest share of throttled sends, 0 to 1.
+    pub throttle_rate: f64,
+}
+
+impl DownstreamReading {
+    pub(crate) fn of(d: &weir_core::Downstream) -> Self {
+        DownstreamReading {
+            send_latency: d.send_latency().unwrap_or_default(),
+            queue_fill: d.queue_fill(),
+            throttle_rate: d.throttle_rate(),
+        }
+    }
+}
 
 /// Computes the delay target from the arrival rate and the downstream's
 /// pushback.
@@ -100,18 +130,22 @@ impl Controller {
         self.item_rate * self.decay(now)
     }
 
-    /// How long the oldest item of a partial batch may wait, as of `now`.
-    pub(crate) fn delay(&self, now: Instant) -> Duration {
+    /// How long the oldest item of a partial batch may wait, as of `now`,
+    /// given what the runtime reports of the downstream.
+    pub(crate) fn delay(&self, now: Instant, down: DownstreamReading) -> Duration {
         let k = self.decay(now);
-        let load = (self.item_rate * k * self.target / self.max_items)
-            .max(self.byte_rate * k * self.target / self.max_bytes)
+        let budget = (self.target - down.send_latency.as_secs_f64()).clamp(self.min, self.target);
+        let load = (self.item_rate * k * budget / self.max_items)
+            .max(self.byte_rate * k * budget / self.max_bytes)
             .clamp(0.0, 1.0);
-        let base = self.min + load * (self.target - self.min);
-        let pressure = if self.target > 0.0 {
-            (self.pushback / self.target).clamp(0.0, 1.0)
+        let base = self.min + load * (budget - self.min);
+        let waited = if self.target > 0.0 {
+            self.pushback / self.target
         } else {
             0.0
         };
+        let queued = (down.queue_fill - QUEUE_FILL_FLOOR) / (1.0 - QUEUE_FILL_FLOOR);
+        let pressure = waited.max(queued).max(down.throttle_rate).clamp(0.0, 1.0);
         let delay = (base + pressure * (self.max - base)).clamp(self.min, self.max);
         // Whole microseconds: steadier gauges, and no float dust in tests.
         Duration::from_micros((delay * 1e6).round() as u64)
@@ -130,10 +164,16 @@ mod tests {
         Controller::new(ms(5), ms(100), ms(500), 1000, 1 << 20)
     }
 
+    const CALM: DownstreamReading = DownstreamReading {
+        send_latency: Duration::ZERO,
+        queue_fill: 0.0,
+        throttle_rate: 0.0,
+    };
+
     #[test]
     fn idle_sits_at_min_delay() {
         let c = controller();
-        assert_eq!(c.delay(Instant::now()), ms(5));
+        assert_eq!(c.delay(Instant::now(), CALM), ms(5));
     }
 
     #[test]
@@ -156,16 +196,16 @@ mod tests {
             now += ms(1);
             c.on_arrival(now, 100, 1000); // 100k items/s: a batch fills in 10 ms
         }
-        assert_eq!(c.delay(now), ms(100));
+        assert_eq!(c.delay(now, CALM), ms(100));
         for _ in 0..30 {
             c.on_emit(ms(200));
         }
-        assert_eq!(c.delay(now), ms(500));
+        assert_eq!(c.delay(now, CALM), ms(500));
         // The pushback goes away again as the downstream recovers.
         for _ in 0..30 {
             c.on_emit(Duration::ZERO);
         }
-        assert!(c.delay(now) < ms(101));
+        assert!(c.delay(now, CALM) < ms(101));
     }
 
     #[test]
@@ -176,7 +216,58 @@ mod tests {
             now += ms(1);
             c.on_arrival(now, 100, 1000);
         }
-        assert!(c.delay(now) > ms(50));
-        assert!(c.delay(now + Duration::from_secs(10)) < ms(6));
+        assert!(c.delay(now, CALM) > ms(50));
+        assert!(c.delay(now + Duration::from_secs(10), CALM) < ms(6));
+    }
+
+    fn heavy() -> (Controller, Instant) {
+        let mut c = controller();
+        let mut now = Instant::now();
+        for _ in 0..1000 {
+            now += ms(1);
+            c.on_arrival(now, 100, 1000);
+        }
+        (c, now)
+    }
+
+    #[test]
+    fn send_latency_comes_out_of_the_budget() {
+        let (c, now) = heavy();
+        let slow = DownstreamReading {
+            send_latency: ms(30),
+            ..CALM
+        };
+        assert_eq!(c.delay(now, slow), ms(70));
+        // A send slower than the whole target leaves min_delay to batching.
+        let slower = DownstreamReading {
+            send_latency: ms(300),
+            ..CALM
+        };
+        assert_eq!(c.delay(now, slower), ms(5));
+    }
+
+    #[test]
+    fn full_queues_and_throttling_are_pressure() {
+        let (c, now) = heavy();
+        let half = DownstreamReading {
+            queue_fill: 0.5,
+            ..CALM
+        };
+        assert_eq!(c.delay(now, half), ms(100), "half full is not pressure");
+        let full = DownstreamReading {
+            queue_fill: 1.0,
+            ..CALM
+        };
+        assert_eq!(c.delay(now, full), ms(500));
+        let three_quarters = DownstreamReading {
+            queue_fill: 0.75,
+            ..CALM
+        };
+        assert_eq!(c.delay(now, three_quarters), ms(300));
+        let throttled = DownstreamReading {
+            throttle_rate: 0.25,
+            ..CALM
+        };
+        assert_eq!(c.delay(now, throttled), ms(200));
     }
 }

@@ -9,8 +9,10 @@
 //! - Records that share a resource and scope (compared by value) are merged
 //!   into one group, in arrival order ([`merge`]).
 //! - The delay target moves between `min_delay` and `max_delay` with the
-//!   arrival rate and the time `emit` waits for the downstream
-//!   ([`controller`]); docs/processors/adaptive_batch.md has the algorithm.
+//!   arrival rate, the time `emit` waits for the downstream, and the
+//!   exporters' send latency, queue fill and throttling that the runtime
+//!   reports ([`controller`]); docs/processors/adaptive_batch.md has the
+//!   algorithm.
 //!
 //! Batches from different receivers or clients are merged: the merged batch
 //! keeps the earliest `received_at`, and the receiver id and client metadata
@@ -29,14 +31,14 @@ use std::time::Duration;
 use tokio::time::Instant;
 use weir_core::telemetry::{Counter, Gauge, Histogram};
 use weir_core::{
-    Batch, BuildContext, ComponentConfig, ComponentError, ConfigError, Emitter, Processor,
-    ProcessorFactory, Signal, async_trait,
+    Batch, BuildContext, ComponentConfig, ComponentError, ConfigError, Downstream, Emitter,
+    Processor, ProcessorFactory, Signal, async_trait,
 };
 
 pub use config::AdaptiveBatchConfig;
 
 use batcher::{Batcher, Ready, Reason};
-use controller::Controller;
+use controller::{Controller, DownstreamReading};
 use merge::Shape;
 
 /// The series this processor adds to the standard ones.
@@ -101,6 +103,7 @@ pub struct AdaptiveBatchProcessor {
     traces: Batcher<merge::Traces>,
     metrics: Batcher<merge::Metrics>,
     controller: Controller,
+    downstream: Downstream,
     tick: Duration,
     ready: Vec<Ready>,
     telemetry: Telemetry,
@@ -135,14 +138,18 @@ impl AdaptiveBatchProcessor {
             config.max_items,
             max_bytes,
         );
-        telemetry
-            .delay_ms
-            .set(controller.delay(Instant::now()).as_millis() as i64);
+        let downstream = cx.downstream.clone();
+        telemetry.delay_ms.set(
+            controller
+                .delay(Instant::now(), DownstreamReading::of(&downstream))
+                .as_millis() as i64,
+        );
         AdaptiveBatchProcessor {
             logs: Batcher::new(config.max_items, max_bytes),
             traces: Batcher::new(config.max_items, max_bytes),
             metrics: Batcher::new(config.max_items, max_bytes),
             controller,
+            downstream,
             tick: config.min_delay.clamp(MIN_TICK, MAX_TICK),
             ready: Vec::new(),
             telemetry,
@@ -151,12 +158,15 @@ impl AdaptiveBatchProcessor {
 
     /// The current delay target.
     pub fn delay_target(&self) -> Duration {
-        self.controller.delay(Instant::now())
+        self.controller
+            .delay(Instant::now(), DownstreamReading::of(&self.downstream))
     }
 
     /// Sends every pending batch whose oldest item waited the delay target.
     fn expire(&mut self, now: Instant) {
-        let delay = self.controller.delay(now);
+        let delay = self
+            .controller
+            .delay(now, DownstreamReading::of(&self.downstream));
         self.telemetry.delay_ms.set(delay.as_millis() as i64);
         let due = |since: Option<Instant>| since.is_some_and(|s| now >= s + delay);
         if due(self.logs.since()) {

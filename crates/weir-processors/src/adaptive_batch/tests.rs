@@ -16,8 +16,8 @@ use weir_core::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use weir_core::telemetry::Kind;
 use weir_core::testing::CollectSink;
 use weir_core::{
-    Batch, BatchMeta, BatchSink, BuildContext, ClientInfo, ComponentConfig, Emitter, Processor,
-    ProcessorFactory, SendError, Signal, SignalData, async_trait,
+    Batch, BatchMeta, BatchSink, BuildContext, ClientInfo, ComponentConfig, Downstream, Emitter,
+    ExporterLoad, Processor, ProcessorFactory, SendError, Signal, SignalData, async_trait,
 };
 
 use super::{
@@ -303,6 +303,39 @@ async fn downstream_pushback_grows_the_delay_to_max() {
     }
     assert_eq!(p.delay_target(), ms(400));
     assert_eq!(inner.items(), 2000);
+}
+
+#[tokio::test(start_paused = true)]
+async fn what_the_runtime_reports_of_the_exporters_moves_the_delay() {
+    let load = ExporterLoad::new();
+    let cx = cx().with_downstream(Downstream::new([load.clone()]));
+    let mut p = processor(
+        "{max_items: 1000, min_delay: 5ms, target_latency: 100ms, max_delay: 500ms}",
+        &cx,
+    );
+    let sink = CollectSink::new();
+    let mut out = sink.emitter();
+    for i in 0..2000 {
+        p.process(simple(50, i * 50), &mut out).await.unwrap();
+        tokio::time::advance(ms(1)).await;
+    }
+    let calm = p.delay_target();
+    assert!(calm >= ms(90), "{calm:?}");
+    // Sends taking 40 ms leave 60 ms of the target to batching.
+    load.record_send(ms(40), false);
+    let d = p.delay_target();
+    assert!(d >= ms(55) && d <= ms(60), "{d:?}");
+    // A full exporter queue is pushback: the delay goes to max_delay.
+    load.set_queue_fill(1.0);
+    assert_eq!(p.delay_target(), ms(500));
+    load.set_queue_fill(0.0);
+    // Every send throttled: pushback too.
+    for _ in 0..40 {
+        load.record_send(ms(40), true);
+    }
+    assert!(p.delay_target() > ms(480), "{:?}", p.delay_target());
+    p.flush(&mut out).await.unwrap();
+    assert_eq!(sink.items(), 100_000);
 }
 
 #[tokio::test(start_paused = true)]

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 use weir_core::telemetry::{
     ComponentTelemetry, Counter, DURATION_BUCKETS, Histogram, names, reasons,
 };
-use weir_core::{Batch, ExportError, Exporter, Shutdown, Signal};
+use weir_core::{Batch, ExportError, Exporter, ExporterLoad, Shutdown, Signal};
 
 use super::backoff::Backoff;
 use super::settings::RetrySettings;
@@ -32,16 +32,19 @@ pub struct Deliverer {
     exporter: Arc<dyn Exporter>,
     retry: RetrySettings,
     telemetry: ComponentTelemetry,
+    load: ExporterLoad,
     abort: Shutdown,
     counters: [SignalCounters; 3],
 }
 
 impl Deliverer {
-    /// A deliverer for `exporter`; `abort` fires at the shutdown deadline.
+    /// A deliverer for `exporter` that reports each call to `load`; `abort`
+    /// fires at the shutdown deadline.
     pub fn new(
         exporter: Arc<dyn Exporter>,
         retry: RetrySettings,
         telemetry: ComponentTelemetry,
+        load: ExporterLoad,
         abort: Shutdown,
     ) -> Self {
         let counters = Signal::ALL.map(|s| SignalCounters {
@@ -58,6 +61,7 @@ impl Deliverer {
             exporter,
             retry,
             telemetry,
+            load,
             abort,
             counters,
         }
@@ -102,7 +106,12 @@ impl Deliverer {
                 _ = self.abort.wait() => return Delivery::Abandoned,
                 r = self.exporter.export(batch) => r,
             };
-            counters.duration.observe(t0.elapsed().as_secs_f64());
+            let round_trip = t0.elapsed();
+            counters.duration.observe(round_trip.as_secs_f64());
+            self.load.record_send(
+                round_trip,
+                matches!(result, Err(ExportError::Retryable { .. })),
+            );
             let err = match result {
                 Ok(outcome) => {
                     counters.sent.add(outcome.sent as u64);

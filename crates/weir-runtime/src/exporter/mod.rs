@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use tokio::task::JoinSet;
 use weir_core::telemetry::{ComponentTelemetry, reasons};
-use weir_core::{Exporter, Shutdown};
+use weir_core::{Exporter, ExporterLoad, Shutdown};
 
 use crate::channel::EdgeReceiver;
 use crate::timer::ComponentTimer;
@@ -33,16 +33,19 @@ pub struct ExporterTask {
     queue: EdgeReceiver,
     deliverer: Arc<Deliverer>,
     max_in_flight: usize,
+    load: ExporterLoad,
 }
 
 impl ExporterTask {
-    /// A task for `exporter` reading `queue`; `abort` fires at the shutdown
-    /// deadline (stop retrying, abandon what is left).
+    /// A task for `exporter` reading `queue`, reporting its sends and queue
+    /// fill to `load`; `abort` fires at the shutdown deadline (stop retrying,
+    /// abandon what is left).
     pub fn new(
         exporter: Box<dyn Exporter>,
         queue: EdgeReceiver,
         settings: &HarnessSettings,
         telemetry: ComponentTelemetry,
+        load: ExporterLoad,
         abort: Shutdown,
     ) -> Self {
         let exporter: Arc<dyn Exporter> = Arc::from(exporter);
@@ -55,6 +58,7 @@ impl ExporterTask {
             exporter.clone(),
             settings.retry.clone(),
             telemetry,
+            load.clone(),
             abort,
         ));
         ExporterTask {
@@ -62,6 +66,7 @@ impl ExporterTask {
             queue,
             deliverer,
             max_in_flight,
+            load,
         }
     }
 
@@ -73,6 +78,7 @@ impl ExporterTask {
         let mut queue_open = true;
         let mut abandoning = false;
         while queue_open || !in_flight.is_empty() {
+            self.load.set_queue_fill(self.queue.fill());
             tokio::select! {
                 biased;
                 // Finish deliveries before taking more: backpressure by construction.

@@ -12,9 +12,9 @@ use weir_core::otlp::common::v1::{AnyValue, KeyValue, any_value};
 use weir_core::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use weir_core::telemetry::Counter;
 use weir_core::{
-    Batch, BatchMeta, BuildContext, ComponentConfig, ComponentError, ConfigError, Emitter,
-    ExportError, ExportOutcome, Exporter, ExporterFactory, Processor, ProcessorFactory, Receiver,
-    ReceiverContext, ReceiverFactory, Registry, Signal, async_trait,
+    Batch, BatchMeta, BuildContext, ComponentConfig, ComponentError, ConfigError, Downstream,
+    Emitter, ExportError, ExportOutcome, Exporter, ExporterFactory, Processor, ProcessorFactory,
+    Receiver, ReceiverContext, ReceiverFactory, Registry, Signal, async_trait,
 };
 
 /// What the fakes observed, shared with the test.
@@ -33,12 +33,14 @@ pub struct Probe {
     /// Export calls running right now, and the most seen at once.
     pub concurrent: AtomicUsize,
     pub max_concurrent: AtomicUsize,
+    /// What the runtime handed each `tag` it built about its exporters.
+    pub downstream: Mutex<Vec<Downstream>>,
 }
 
 pub fn registry(probe: Arc<Probe>) -> Registry {
     let mut r = Registry::new();
     r.add_receiver(SourceFactory(probe.clone()));
-    r.add_processor(TagFactory);
+    r.add_processor(TagFactory(probe.clone()));
     r.add_exporter(SinkFactory(probe));
     r
 }
@@ -131,7 +133,7 @@ impl Receiver for Source {
     }
 }
 
-pub struct TagFactory;
+pub struct TagFactory(Arc<Probe>);
 struct Tag(Counter);
 
 impl ProcessorFactory for TagFactory {
@@ -149,6 +151,11 @@ impl ProcessorFactory for TagFactory {
         _: &ComponentConfig,
         cx: &BuildContext,
     ) -> Result<Box<dyn Processor>, ConfigError> {
+        self.0
+            .downstream
+            .lock()
+            .unwrap()
+            .push(cx.downstream.clone());
         Ok(Box::new(Tag(cx
             .telemetry
             .dropped_items(Signal::Logs, "test"))))
@@ -196,6 +203,8 @@ struct Sink {
     id: String,
     cfg: SinkConfig,
     probe: Arc<Probe>,
+    /// This sink's own calls, for `fail_first`.
+    own_calls: AtomicUsize,
 }
 
 impl ExporterFactory for SinkFactory {
@@ -217,6 +226,7 @@ impl ExporterFactory for SinkFactory {
             id: cx.id.to_string(),
             cfg: cfg.parse()?,
             probe: self.0.clone(),
+            own_calls: AtomicUsize::new(0),
         }))
     }
 }
@@ -224,7 +234,8 @@ impl ExporterFactory for SinkFactory {
 #[async_trait]
 impl Exporter for Sink {
     async fn export(&self, batch: &Batch) -> Result<ExportOutcome, ExportError> {
-        let call = self.probe.calls.fetch_add(1, Ordering::SeqCst);
+        self.probe.calls.fetch_add(1, Ordering::SeqCst);
+        let call = self.own_calls.fetch_add(1, Ordering::SeqCst);
         let now = self.probe.concurrent.fetch_add(1, Ordering::SeqCst) + 1;
         self.probe.max_concurrent.fetch_max(now, Ordering::SeqCst);
         let _running = Running(&self.probe.concurrent);
