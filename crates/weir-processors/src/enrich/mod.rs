@@ -1,5 +1,6 @@
 //! The `enrich` processor: adds, changes and derives attributes of logs and
-//! spans. In the order applied to each record (see `docs/processors/enrich.md`):
+//! spans, and of the resources and data points of metrics. In the order
+//! applied to each record (see `docs/processors/enrich.md`):
 //!
 //! 1. resource: detectors, then the `target: resource` attribute actions;
 //! 2. `parse_json_body` (logs): a JSON-object string body becomes fields and
@@ -9,6 +10,12 @@
 //! 5. Domain-Action-Status markers and the HTTP status fields;
 //! 6. the error fingerprint (`exception.fingerprint`);
 //! 7. secret masking, last, so nothing added before escapes it.
+//!
+//! Span events are records too: their attributes are fingerprinted (an
+//! `exception` event is where SDKs put a span's stack trace) and masked.
+//! Metrics get the resource steps, the `target: record` actions on every data
+//! point's attributes, and masking; the record-level derivations (JSON bodies,
+//! lookups, markers, fingerprints) have nothing to act on there.
 //!
 //! Everything that can be is prepared at build time (regexes, marker strings,
 //! `${env:...}` values, detected host facts, lookup tables); a batch that the
@@ -27,6 +34,7 @@ mod tests;
 
 use weir_core::otlp::common::v1::KeyValue;
 use weir_core::otlp::logs::v1::ResourceLogs;
+use weir_core::otlp::metrics::v1::{ResourceMetrics, metric};
 use weir_core::otlp::resource::v1::Resource;
 use weir_core::otlp::trace::v1::ResourceSpans;
 use weir_core::telemetry::Counter;
@@ -47,7 +55,7 @@ use lookup::Lookup;
 use mask::Masker;
 
 /// Name of the counter of string bodies turned into fields by `parse_json_body`.
-pub const JSON_BODIES_PARSED: &str = "weir_enrich_json_bodies_parsed_total";
+pub const JSON_BODIES_PARSED: &str = "weir_processor_enrich_json_bodies_parsed_total";
 
 /// Builds `enrich` processors.
 #[derive(Debug, Clone, Copy, Default)]
@@ -64,7 +72,7 @@ impl ProcessorFactory for EnrichProcessorFactory {
     }
 
     fn signals(&self) -> &'static [Signal] {
-        &[Signal::Logs, Signal::Traces]
+        &Signal::ALL
     }
 
     fn build(
@@ -122,6 +130,9 @@ impl EnrichProcessor {
     }
 
     fn touches_records(&self, signal: Signal) -> bool {
+        if signal == Signal::Metrics {
+            return !self.record_actions.is_empty() || self.mask.is_some();
+        }
         (signal == Signal::Logs && self.parse_json_body)
             || !self.record_actions.is_empty()
             || !self.lookups.is_empty()
@@ -195,8 +206,57 @@ impl EnrichProcessor {
                     if let Some(m) = &self.mask {
                         m.apply(&mut s.attributes, None);
                     }
+                    for e in &mut s.events {
+                        if self.fingerprint {
+                            fingerprint::apply(&mut e.attributes, platform);
+                        }
+                        if let Some(m) = &self.mask {
+                            m.apply(&mut e.attributes, None);
+                        }
+                    }
                 }
             }
+        }
+    }
+
+    fn metrics(&self, resource_metrics: &mut [ResourceMetrics]) {
+        let records = !self.record_actions.is_empty() || self.mask.is_some();
+        for rm in resource_metrics {
+            self.resource(&mut rm.resource);
+            if !records {
+                continue;
+            }
+            for sm in &mut rm.scope_metrics {
+                for m in &mut sm.metrics {
+                    for_each_point_attributes(m.data.as_mut(), |attrs| {
+                        self.record_actions.apply(attrs);
+                        if let Some(mask) = &self.mask {
+                            mask.apply(attrs, None);
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Calls `f` on the attributes of every data point of a metric, whatever its kind.
+fn for_each_point_attributes(
+    data: Option<&mut metric::Data>,
+    mut f: impl FnMut(&mut Vec<KeyValue>),
+) {
+    match data {
+        None => {}
+        Some(metric::Data::Gauge(g)) => g.data_points.iter_mut().for_each(|p| f(&mut p.attributes)),
+        Some(metric::Data::Sum(s)) => s.data_points.iter_mut().for_each(|p| f(&mut p.attributes)),
+        Some(metric::Data::Histogram(h)) => {
+            h.data_points.iter_mut().for_each(|p| f(&mut p.attributes))
+        }
+        Some(metric::Data::ExponentialHistogram(h)) => {
+            h.data_points.iter_mut().for_each(|p| f(&mut p.attributes))
+        }
+        Some(metric::Data::Summary(s)) => {
+            s.data_points.iter_mut().for_each(|p| f(&mut p.attributes))
         }
     }
 }
@@ -216,7 +276,7 @@ impl Processor for EnrichProcessor {
                 }
             }
             Signal::Traces => self.traces(batch.traces_mut()?),
-            Signal::Metrics => {}
+            Signal::Metrics => self.metrics(batch.metrics_mut()?),
         }
         out.emit(batch).await
     }

@@ -35,6 +35,9 @@ pub const DROP_REASON: &str = "rate_limited";
 /// The gauge of keys tracked (labelled with the component id).
 pub const KEYS_GAUGE: &str = "weir_processor_rate_limit_keys";
 
+/// The counter of items `on_excess: delay` held back until tokens were there.
+pub const DELAYED_ITEMS: &str = "weir_processor_rate_limit_delayed_items_total";
+
 /// Builds `rate_limit` processors.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RateLimitProcessorFactory;
@@ -79,6 +82,7 @@ pub struct RateLimitProcessor {
     shared: Bucket,
     table: KeyTable,
     dropped: [Counter; 3],
+    delayed: [Counter; 3],
     keys_gauge: Gauge,
 }
 
@@ -89,9 +93,17 @@ impl RateLimitProcessor {
             rate: config.rate,
             burst: config.burst(),
         };
+        let used = |s: &Signal| cx.signals.contains(s);
         let dropped = Signal::ALL.map(|s| {
-            if cx.signals.contains(&s) {
+            if used(&s) {
                 cx.telemetry.dropped_items(s, DROP_REASON)
+            } else {
+                Counter::detached()
+            }
+        });
+        let delayed = Signal::ALL.map(|s| {
+            if used(&s) && config.on_excess == OnExcess::Delay {
+                cx.telemetry.counter(DELAYED_ITEMS, Some(s), &[])
             } else {
                 Counter::detached()
             }
@@ -103,6 +115,7 @@ impl RateLimitProcessor {
             config,
             limits,
             dropped,
+            delayed,
         }
     }
 
@@ -151,7 +164,10 @@ impl Processor for RateLimitProcessor {
                 Decision::Reject => {
                     self.dropped[part.signal().index()].add(part.items() as u64);
                 }
-                Decision::Wait(d) => held.push((now + d, part)),
+                Decision::Wait(d) => {
+                    self.delayed[part.signal().index()].add(part.items() as u64);
+                    held.push((now + d, part));
+                }
             }
         }
         self.keys_gauge.set(self.table.len() as i64);

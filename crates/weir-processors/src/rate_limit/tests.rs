@@ -217,6 +217,11 @@ async fn delay_loses_nothing_and_paces_output() {
     }
     assert_eq!(sink.items(), 500);
     assert_eq!(dropped(&cx), 0);
+    let delayed = cx
+        .telemetry
+        .counter(super::DELAYED_ITEMS, Some(Signal::Logs), &[])
+        .get();
+    assert_eq!(delayed, 490, "all but the first burst waited");
     let took = start.elapsed();
     // The first 10 go at once, the other 490 at 100/s.
     assert!(

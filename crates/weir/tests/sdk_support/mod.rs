@@ -82,15 +82,18 @@ pub async fn start_sink(sink: Sink) -> String {
         tonic::transport::Server::builder()
             .add_service(
                 LogsServiceServer::new(sink.clone())
-                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+                    .accept_compressed(tonic::codec::CompressionEncoding::Zstd),
             )
             .add_service(
                 TraceServiceServer::new(sink.clone())
-                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+                    .accept_compressed(tonic::codec::CompressionEncoding::Zstd),
             )
             .add_service(
                 MetricsServiceServer::new(sink)
-                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip),
+                    .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+                    .accept_compressed(tonic::codec::CompressionEncoding::Zstd),
             )
             .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
     );
