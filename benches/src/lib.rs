@@ -66,6 +66,7 @@ pub const SCENARIOS: &[&str] = &[
     "otlp-grpc-traces",
     "otlp-grpc-metrics",
     "otlp-grpc-logs-zstd",
+    "otlp-grpc-logs-processors",
     "otlp-http-logs",
     "steady-10k",
     "overload-10x",

@@ -40,7 +40,41 @@ pub struct PassThrough {
     pub signal: Signal,
     /// The exporter's `compression`.
     pub export_compression: &'static str,
+    /// The pipeline's processors: `processors:` YAML and the ids in order
+    /// (empty for a pure pass-through).
+    pub processors: Option<(&'static str, &'static str)>,
 }
+
+/// The four built-in processors as an edge gateway would run them (the
+/// `otlp-processing` pipeline's shape): five attribute actions with DAS
+/// markers, a sampler with rules that keeps everything (so that nothing lost
+/// can be checked at the sink), a per-service rate limit far above the load,
+/// and adaptive batching.
+pub const ALL_FOUR: (&str, &str) = (
+    "processors:
+  enrich:
+    attributes:
+      - { key: deployment.environment.name, value: production, target: resource }
+      - { key: pipeline, value: edge }
+      - { key: region, action: upsert, value: eu-west-1 }
+      - { key: user.id, action: hash }
+      - { key: client.address, action: rename, to: client.ip }
+    das: {}
+  sample:
+    ratio: 1.0
+    rules:
+      - { name: severe, min_severity: error }
+      - { name: health, attribute: url.path, equals: /healthz, action: drop }
+  rate_limit:
+    rate: 1e9
+    key: { resource_attribute: service.name }
+  adaptive_batch:
+    max_items: 8192
+    min_delay: 5ms
+    target_latency: 100ms
+",
+    "[enrich, sample, rate_limit, adaptive_batch]",
+);
 
 /// The pass-through scenarios.
 pub const PASS_THROUGH: &[PassThrough] = &[
@@ -49,30 +83,42 @@ pub const PASS_THROUGH: &[PassThrough] = &[
         protocol: Protocol::Grpc,
         signal: Signal::Logs,
         export_compression: "none",
+        processors: None,
     },
     PassThrough {
         name: "otlp-grpc-traces",
         protocol: Protocol::Grpc,
         signal: Signal::Traces,
         export_compression: "none",
+        processors: None,
     },
     PassThrough {
         name: "otlp-grpc-metrics",
         protocol: Protocol::Grpc,
         signal: Signal::Metrics,
         export_compression: "none",
+        processors: None,
     },
     PassThrough {
         name: "otlp-grpc-logs-zstd",
         protocol: Protocol::Grpc,
         signal: Signal::Logs,
         export_compression: "zstd",
+        processors: None,
+    },
+    PassThrough {
+        name: "otlp-grpc-logs-processors",
+        protocol: Protocol::Grpc,
+        signal: Signal::Logs,
+        export_compression: "none",
+        processors: Some(ALL_FOUR),
     },
     PassThrough {
         name: "otlp-http-logs",
         protocol: Protocol::HttpProtobuf,
         signal: Signal::Logs,
         export_compression: "none",
+        processors: None,
     },
 ];
 
@@ -166,7 +212,13 @@ pub fn pass_through(env: &BenchEnv, p: &PassThrough) -> Result<BenchResult, Stri
     let rt = runtime()?;
     let sink = start_sink(&rt, Duration::ZERO)?;
     let sink_addr = sink.grpc_addr.ok_or("sink has no gRPC address")?;
-    let yaml = pipeline(p.signal, sink_addr, p.export_compression, None);
+    let yaml = pipeline(
+        p.signal,
+        sink_addr,
+        p.export_compression,
+        None,
+        p.processors,
+    );
     let weir = Weir::start(env, &scratch(env, p.name), &yaml, pinned)?;
     let mut cfg = LoadConfig::new(endpoint(&weir, p.protocol), p.protocol, p.signal);
     if env.quick {
@@ -191,12 +243,17 @@ pub fn pass_through(env: &BenchEnv, p: &PassThrough) -> Result<BenchResult, Stri
         peak_rss: usage.peak_rss,
         errors: report.error_count() + exit_error(code) + sink.invalid(),
         note: format!(
-            "{} {} x{} in flight, {:.0} req/s of {}; export {}; weir cpu {:.0}% of a core; ack {}; refused {}; drain {:.2} s; {}{}",
+            "{} {} x{} in flight, {:.0} req/s of {}; {}export {}; weir cpu {:.0}% of a core; ack {}; refused {}; drain {:.2} s; {}{}",
             p.protocol,
             p.signal,
             cfg.concurrency,
             report.requests_per_sec(),
             cfg.items_per_request,
+            if p.processors.is_some() {
+                "enrich, sample, rate_limit, adaptive_batch; "
+            } else {
+                ""
+            },
             p.export_compression,
             usage.cpu_percent(),
             fmt_p50_p99(&report.ok_latency),
@@ -215,7 +272,7 @@ pub fn steady_10k(env: &BenchEnv) -> Result<BenchResult, String> {
     let rt = runtime()?;
     let sink = start_sink(&rt, Duration::ZERO)?;
     let sink_addr = sink.grpc_addr.ok_or("sink has no gRPC address")?;
-    let yaml = pipeline(Signal::Logs, sink_addr, "none", None);
+    let yaml = pipeline(Signal::Logs, sink_addr, "none", None, None);
     let weir = Weir::start(env, &scratch(env, name), &yaml, pinned)?;
     let (idle_for, load_for) = if env.quick {
         (Duration::from_millis(500), Duration::from_secs(2))
@@ -268,7 +325,7 @@ pub fn overload(env: &BenchEnv) -> Result<BenchResult, String> {
     let delay = Duration::from_millis(50);
     let sink = start_sink(&rt, delay)?;
     let sink_addr = sink.grpc_addr.ok_or("sink has no gRPC address")?;
-    let yaml = pipeline(Signal::Logs, sink_addr, "none", Some("100ms"));
+    let yaml = pipeline(Signal::Logs, sink_addr, "none", Some("100ms"), None);
     let weir = Weir::start(env, &scratch(env, name), &yaml, pinned)?;
     let mut cfg = LoadConfig::new(
         endpoint(&weir, Protocol::Grpc),
@@ -348,7 +405,7 @@ pub fn latency(env: &BenchEnv) -> Result<BenchResult, String> {
     sink.reset_e2e();
     let direct_lost = u64::from(direct_received != direct.ok_items);
     // Through weir.
-    let yaml = pipeline(Signal::Logs, sink_addr, "none", None);
+    let yaml = pipeline(Signal::Logs, sink_addr, "none", None, None);
     let weir = Weir::start(env, &scratch(env, name), &yaml, pinned)?;
     let cfg = config(endpoint(&weir, Protocol::Grpc));
     let (report, usage) = load_sampled(&rt, &cfg, weir.pid())?;

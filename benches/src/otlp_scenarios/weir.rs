@@ -47,24 +47,29 @@ pub fn pin_note(pinned: bool) -> &'static str {
     }
 }
 
-/// A pass-through pipeline of `signal`: OTLP receiver on free ports → OTLP
-/// gRPC exporter to `sink`.
+/// A pipeline of `signal`: OTLP receiver on free ports → `processors` (YAML
+/// and ids, when given) → OTLP gRPC exporter to `sink`.
 pub fn pipeline(
     signal: Signal,
     sink: SocketAddr,
     compression: &str,
     backpressure_timeout: Option<&str>,
+    processors: Option<(&str, &str)>,
 ) -> String {
     let bp = backpressure_timeout
         .map(|t| format!("    backpressure_timeout: {t}\n"))
         .unwrap_or_default();
+    let (defs, chain) = match processors {
+        Some((defs, ids)) => (defs.to_string(), format!("      processors: {ids}\n")),
+        None => (String::new(), String::new()),
+    };
     format!(
         "receivers:
   otlp:
     protocols:
       grpc: {{ endpoint: 127.0.0.1:0 }}
       http: {{ endpoint: 127.0.0.1:0 }}
-{bp}exporters:
+{bp}{defs}exporters:
   otlp:
     protocol: grpc
     endpoint: http://{sink}
@@ -75,7 +80,7 @@ service:
   pipelines:
     {signal}:
       receivers: [otlp]
-      exporters: [otlp]
+{chain}      exporters: [otlp]
 "
     )
 }

@@ -37,6 +37,24 @@ pub mod names {
     pub const EXPORTER_SEND_DURATION: &str = "weir_exporter_send_duration_seconds";
     /// Items waiting in a pipeline channel.
     pub const CHANNEL_ITEMS: &str = "weir_channel_items";
+    /// `adaptive_batch`: items per emitted batch (histogram).
+    pub const PROCESSOR_BATCH_SIZE_ITEMS: &str = "weir_processor_batch_size_items";
+    /// `adaptive_batch`: emitted batches, by `reason` (`items`, `bytes`,
+    /// `delay`, `shutdown`).
+    pub const PROCESSOR_BATCH_FLUSHES: &str = "weir_processor_batch_flushes_total";
+    /// `adaptive_batch`: the current delay target in milliseconds (gauge).
+    pub const PROCESSOR_BATCH_DELAY_TARGET_MS: &str =
+        "weir_processor_batch_delay_target_milliseconds";
+    /// `sample`: decisions, by `rule` and `outcome` (`kept`, `dropped`).
+    pub const PROCESSOR_SAMPLE_DECISIONS: &str = "weir_processor_sample_decisions_total";
+    /// `rate_limit`: per-key buckets held now (gauge).
+    pub const PROCESSOR_RATE_LIMIT_KEYS: &str = "weir_processor_rate_limit_keys";
+    /// `rate_limit`: items `on_excess: delay` held back until tokens were there.
+    pub const PROCESSOR_RATE_LIMIT_DELAYED_ITEMS: &str =
+        "weir_processor_rate_limit_delayed_items_total";
+    /// `enrich`: string bodies turned into fields by `parse_json_body`.
+    pub const PROCESSOR_ENRICH_JSON_BODIES_PARSED: &str =
+        "weir_processor_enrich_json_bodies_parsed_total";
     /// Resident memory of the process.
     pub const PROCESS_RESIDENT_MEMORY: &str = "weir_process_resident_memory_bytes";
     /// CPU time the process used.
@@ -65,6 +83,10 @@ pub mod reasons {
     pub const COMPONENT_ERROR: &str = "component_error";
     /// A record was longer than allowed and was cut.
     pub const TRUNCATED: &str = "truncated";
+    /// A sampler did not keep the item (by its ratio or a `drop` rule).
+    pub const SAMPLED_OUT: &str = "sampled_out";
+    /// Over a rate limit with `on_excess: drop`.
+    pub const RATE_LIMITED: &str = "rate_limited";
 }
 
 /// Which kind of component a series describes (the `kind` label).

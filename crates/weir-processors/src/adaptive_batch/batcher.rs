@@ -10,7 +10,7 @@ use prost::Message;
 use tokio::time::Instant;
 use weir_core::{Batch, BatchMeta};
 
-use super::merge::{Header, Merger, Shape, alone_len};
+use super::merge::{Header, Merger, Shape, Slot, alone_len};
 use super::split;
 
 /// Why a batch left.
@@ -111,17 +111,29 @@ impl<K: Shape> Batcher<K> {
                 let units = std::mem::take(K::units(&mut s));
                 let scope = Header::new(s);
                 let (rh, sh) = (res.key.len(), scope.key.len());
+                // One lookup per incoming scope group; `place` keeps the slot
+                // current (a flush empties the merger, and so resets it).
+                let mut slot = self.merger.locate(&res.key, &scope.key);
+                let mut left = units.len();
                 for unit in units {
+                    left -= 1;
                     let len = unit.encoded_len();
                     if K::items(&unit) <= self.max_items && alone_len(rh, sh, len) <= self.max_bytes
                     {
-                        self.place(&res, &scope, unit, len, &mut input, out);
+                        self.place(&res, &scope, &mut slot, (unit, len, left), &mut input, out);
                     } else {
                         let max_bytes = self.max_bytes;
                         let fits = move |l: usize| alone_len(rh, sh, l) <= max_bytes;
                         split::cut::<K>(unit, self.max_items, &fits, &mut pieces);
                         for (piece, len) in pieces.drain(..) {
-                            self.place(&res, &scope, piece, len, &mut input, out);
+                            self.place(
+                                &res,
+                                &scope,
+                                &mut slot,
+                                (piece, len, left),
+                                &mut input,
+                                out,
+                            );
                         }
                     }
                 }
@@ -129,22 +141,24 @@ impl<K: Shape> Batcher<K> {
         }
     }
 
+    /// Adds one unit (with its encoded length and how many units of its
+    /// scope group follow) at `slot`, sending the pending batch first when
+    /// the unit would take it over a limit.
     fn place(
         &mut self,
         res: &Header<K::Res>,
         scope: &Header<K::Scope>,
-        unit: K::Unit,
-        len: usize,
+        slot: &mut Slot,
+        (unit, len, more): (K::Unit, usize, usize),
         input: &mut Input<'_>,
         out: &mut Vec<Ready>,
     ) {
-        let mut slot = self.merger.locate(&res.key, &scope.key);
         if !self.merger.is_empty() {
             let reason = if self.merger.items() + K::items(&unit) > self.max_items {
                 Some(Reason::Items)
             } else if self
                 .merger
-                .size_with(slot, res.key.len(), scope.key.len(), len)
+                .size_with(*slot, res.key.len(), scope.key.len(), len)
                 > self.max_bytes
             {
                 Some(Reason::Bytes)
@@ -154,7 +168,7 @@ impl<K: Shape> Batcher<K> {
             if let Some(reason) = reason {
                 self.take(reason, out);
                 input.merged = false;
-                slot = self.merger.locate(&res.key, &scope.key);
+                *slot = Slot::default();
             }
         }
         if self.merger.is_empty() {
@@ -164,7 +178,11 @@ impl<K: Shape> Batcher<K> {
             self.merger.merge_meta(input.meta);
             input.merged = true;
         }
-        let size = self.merger.push(slot, res, scope, unit, len);
+        // Reserve no more than can join this batch.
+        let room = self.max_items.saturating_sub(self.merger.items() + 1);
+        let size = self
+            .merger
+            .push(slot, res, scope, unit, len, more.min(room));
         // Full, or one unit over `max_bytes` alone: nothing more can join it.
         let reason = if self.merger.items() >= self.max_items {
             Some(Reason::Items)
@@ -176,6 +194,7 @@ impl<K: Shape> Batcher<K> {
         if let Some(reason) = reason {
             self.take(reason, out);
             input.merged = false;
+            *slot = Slot::default();
         }
     }
 

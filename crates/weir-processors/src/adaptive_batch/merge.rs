@@ -164,7 +164,7 @@ impl<M: Message> Header<M> {
 }
 
 /// Where a unit would go in the pending batch.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Slot {
     res: Option<usize>,
     scope: Option<usize>,
@@ -258,16 +258,19 @@ impl<K: Shape> Merger<K> {
     }
 
     /// Adds `unit` (of `unit_len` encoded bytes) at `slot`, which must come
-    /// from [`Merger::locate`] with no change since. Returns the new size.
+    /// from [`Merger::locate`] (or an earlier push) with no take since. Sets
+    /// `slot` to where the unit went, so the next unit of the same resource
+    /// and scope needs no lookup. Returns the new size.
     pub(crate) fn push(
         &mut self,
-        slot: Slot,
+        slot: &mut Slot,
         res: &Header<K::Res>,
         scope: &Header<K::Scope>,
         unit: K::Unit,
         unit_len: usize,
+        more: usize,
     ) -> usize {
-        let new_size = self.size_with(slot, res.key.len(), scope.key.len(), unit_len);
+        let new_size = self.size_with(*slot, res.key.len(), scope.key.len(), unit_len);
         let r = match slot.res {
             Some(r) => r,
             None => {
@@ -299,8 +302,15 @@ impl<K: Shape> Merger<K> {
         g.body = g.body - old_scope + field_len(sg.body);
         self.units += 1;
         self.items += K::items(&unit);
-        K::units(&mut sg.scope).push(unit);
+        let units = K::units(&mut sg.scope);
+        // `more` units of this scope may follow: grow once, not by doubling.
+        units.reserve(more + 1);
+        units.push(unit);
         self.size = new_size;
+        *slot = Slot {
+            res: Some(r),
+            scope: Some(s),
+        };
         new_size
     }
 

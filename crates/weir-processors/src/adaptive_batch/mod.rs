@@ -41,14 +41,13 @@ use batcher::{Batcher, Ready, Reason};
 use controller::{Controller, DownstreamReading};
 use merge::Shape;
 
-/// The series this processor adds to the standard ones.
+/// The series this processor adds to the standard ones (defined with every
+/// other name in [`weir_core::telemetry::names`]).
 pub mod metric_names {
-    /// Items per emitted batch (histogram).
-    pub const BATCH_SIZE_ITEMS: &str = "weir_processor_batch_size_items";
-    /// Emitted batches, by `reason`: `items`, `bytes`, `delay`, `shutdown`.
-    pub const BATCH_FLUSHES: &str = "weir_processor_batch_flushes_total";
-    /// The current delay target in milliseconds (gauge).
-    pub const BATCH_DELAY_TARGET_MS: &str = "weir_processor_batch_delay_target_milliseconds";
+    pub use weir_core::telemetry::names::{
+        PROCESSOR_BATCH_DELAY_TARGET_MS as BATCH_DELAY_TARGET_MS,
+        PROCESSOR_BATCH_FLUSHES as BATCH_FLUSHES, PROCESSOR_BATCH_SIZE_ITEMS as BATCH_SIZE_ITEMS,
+    };
 }
 
 /// Bucket bounds of the batch size histogram, in items.

@@ -37,7 +37,7 @@ use weir_core::otlp::logs::v1::ResourceLogs;
 use weir_core::otlp::metrics::v1::{ResourceMetrics, metric};
 use weir_core::otlp::resource::v1::Resource;
 use weir_core::otlp::trace::v1::ResourceSpans;
-use weir_core::telemetry::Counter;
+use weir_core::telemetry::{Counter, names};
 use weir_core::{
     Batch, BuildContext, ComponentConfig, ComponentError, ConfigError, Emitter, Processor,
     ProcessorFactory, Signal, async_trait,
@@ -53,9 +53,6 @@ use das::Das;
 use detectors::Detected;
 use lookup::Lookup;
 use mask::Masker;
-
-/// Name of the counter of string bodies turned into fields by `parse_json_body`.
-pub const JSON_BODIES_PARSED: &str = "weir_processor_enrich_json_bodies_parsed_total";
 
 /// Builds `enrich` processors.
 #[derive(Debug, Clone, Copy, Default)]
@@ -119,9 +116,11 @@ impl EnrichProcessor {
             mask: config.mask.as_ref().map(Masker::build).transpose()?,
             fingerprint: config.fingerprint,
             scratch: String::new(),
-            json_parsed: cx
-                .telemetry
-                .counter(JSON_BODIES_PARSED, Some(Signal::Logs), &[]),
+            json_parsed: cx.telemetry.counter(
+                names::PROCESSOR_ENRICH_JSON_BODIES_PARSED,
+                Some(Signal::Logs),
+                &[],
+            ),
         })
     }
 

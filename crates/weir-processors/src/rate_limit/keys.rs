@@ -123,6 +123,46 @@ fn resource_key(attrs: Option<&[KeyValue]>, attr: &str) -> Key {
     attrs.and_then(|a| attr_value(a, attr)).map(Cow::into_owned)
 }
 
+/// The one key of the whole batch under `spec`, when all of its data share
+/// one (`Some(None)`: they all lack a value); `None` when it must be split.
+/// Borrows from the batch, so the common case costs no allocation.
+pub(crate) fn whole<'b>(
+    batch: &'b Batch,
+    spec: &KeySpec,
+) -> Result<Option<Option<Cow<'b, str>>>, BatchError> {
+    Ok(match spec {
+        KeySpec::Client(ClientField::Subject) => Some(
+            batch
+                .meta()
+                .client
+                .as_ref()
+                .and_then(|c| c.subject.as_deref())
+                .map(Cow::Borrowed),
+        ),
+        KeySpec::ResourceAttribute(attr) => {
+            let mut keys =
+                resource_attrs(batch.data()?).map(|a| a.and_then(|a| attr_value(a, attr)));
+            let first = keys.next().flatten();
+            keys.all(|k| k == first).then_some(first)
+        }
+        KeySpec::RecordAttribute(attr) => {
+            single_record_key(batch.data()?, attr).map(|k| k.map(Cow::Owned))
+        }
+    })
+}
+
+/// The attributes of each resource of `data` (`None` for a resource without one).
+fn resource_attrs(data: &SignalData) -> Box<dyn Iterator<Item = Option<&[KeyValue]>> + '_> {
+    fn of(r: Option<&weir_core::otlp::resource::v1::Resource>) -> Option<&[KeyValue]> {
+        r.map(|r| &r.attributes[..])
+    }
+    match data {
+        SignalData::Logs(v) => Box::new(v.iter().map(|r| of(r.resource.as_ref()))),
+        SignalData::Traces(v) => Box::new(v.iter().map(|r| of(r.resource.as_ref()))),
+        SignalData::Metrics(v) => Box::new(v.iter().map(|r| of(r.resource.as_ref()))),
+    }
+}
+
 /// Splits `batch` into one part per key value under `spec`. A batch whose data
 /// all share one key comes back whole and untouched (its received bytes kept).
 pub(crate) fn split(batch: Batch, spec: &KeySpec) -> Result<Vec<(Key, Batch)>, BatchError> {

@@ -19,7 +19,7 @@ mod tests;
 use std::time::Duration;
 
 use tokio::time::Instant;
-use weir_core::telemetry::{Counter, Gauge};
+use weir_core::telemetry::{Counter, Gauge, names, reasons};
 use weir_core::{
     Batch, BuildContext, ComponentConfig, ComponentError, ConfigError, Emitter, Processor,
     ProcessorFactory, Signal, async_trait,
@@ -27,16 +27,14 @@ use weir_core::{
 
 pub use config::{ClientField, KeySpec, OnExcess, RateLimitConfig, Unit};
 
-use bucket::{Bucket, Decision, KeyTable, Limits};
+use bucket::Bucket;
+pub use bucket::{Decision, KeyTable, Limits};
 
-/// The reason label of items dropped over the limit.
-pub const DROP_REASON: &str = "rate_limited";
-
-/// The gauge of keys tracked (labelled with the component id).
-pub const KEYS_GAUGE: &str = "weir_processor_rate_limit_keys";
-
-/// The counter of items `on_excess: delay` held back until tokens were there.
-pub const DELAYED_ITEMS: &str = "weir_processor_rate_limit_delayed_items_total";
+/// Emits `batch` at `at`: data held back by `on_excess: delay`.
+async fn emit_at(at: Instant, batch: Batch, out: &mut Emitter) -> Result<(), ComponentError> {
+    tokio::time::sleep_until(at).await;
+    out.emit(batch).await
+}
 
 /// Builds `rate_limit` processors.
 #[derive(Debug, Clone, Copy, Default)]
@@ -96,14 +94,15 @@ impl RateLimitProcessor {
         let used = |s: &Signal| cx.signals.contains(s);
         let dropped = Signal::ALL.map(|s| {
             if used(&s) {
-                cx.telemetry.dropped_items(s, DROP_REASON)
+                cx.telemetry.dropped_items(s, reasons::RATE_LIMITED)
             } else {
                 Counter::detached()
             }
         });
         let delayed = Signal::ALL.map(|s| {
             if used(&s) && config.on_excess == OnExcess::Delay {
-                cx.telemetry.counter(DELAYED_ITEMS, Some(s), &[])
+                cx.telemetry
+                    .counter(names::PROCESSOR_RATE_LIMIT_DELAYED_ITEMS, Some(s), &[])
             } else {
                 Counter::detached()
             }
@@ -111,7 +110,9 @@ impl RateLimitProcessor {
         RateLimitProcessor {
             shared: Bucket::new(limits, Instant::now()),
             table: KeyTable::new(limits, config.max_keys),
-            keys_gauge: cx.telemetry.gauge(KEYS_GAUGE, None, &[]),
+            keys_gauge: cx
+                .telemetry
+                .gauge(names::PROCESSOR_RATE_LIMIT_KEYS, None, &[]),
             config,
             limits,
             dropped,
@@ -132,27 +133,16 @@ impl RateLimitProcessor {
         }
     }
 
-    fn decide(&mut self, key: Option<&str>, batch: &Batch, now: Instant) -> Decision {
-        let cost = self.cost(batch);
-        let delay = self.config.on_excess == OnExcess::Delay;
-        match key {
-            Some(k) => self.table.take(k, cost, now, delay),
-            None => self.shared.take(self.limits, cost, now, delay),
-        }
-    }
-}
-
-#[async_trait]
-impl Processor for RateLimitProcessor {
-    async fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), ComponentError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
-        let now = Instant::now();
-        let parts = match &self.config.key {
-            None => vec![(None, batch)],
-            Some(spec) => keys::split(batch, spec)?,
-        };
+    /// A batch whose data have several keys: split, decide per part, emit
+    /// what passes (after its wait, in delay mode) in order.
+    async fn process_parts(
+        &mut self,
+        now: Instant,
+        batch: Batch,
+        out: &mut Emitter,
+    ) -> Result<(), ComponentError> {
+        let spec = self.config.key.as_ref().expect("only keyed batches split");
+        let parts = keys::split(batch, spec)?;
         let mut held: Vec<(Instant, Batch)> = Vec::new();
         for (key, part) in parts {
             if part.is_empty() {
@@ -170,15 +160,58 @@ impl Processor for RateLimitProcessor {
                 }
             }
         }
-        self.keys_gauge.set(self.table.len() as i64);
         // Parts were reserved in order, so their ready times are ordered per key;
         // a stable sort keeps that order.
         held.sort_by_key(|(at, _)| *at);
         for (at, part) in held {
-            tokio::time::sleep_until(at).await;
-            out.emit(part).await?;
+            emit_at(at, part, out).await?;
         }
         Ok(())
+    }
+
+    fn decide(&mut self, key: Option<&str>, batch: &Batch, now: Instant) -> Decision {
+        let cost = self.cost(batch);
+        let delay = self.config.on_excess == OnExcess::Delay;
+        match key {
+            Some(k) => {
+                let d = self.table.take(k, cost, now, delay);
+                self.keys_gauge.set(self.table.len() as i64);
+                d
+            }
+            None => self.shared.take(self.limits, cost, now, delay),
+        }
+    }
+}
+
+#[async_trait]
+impl Processor for RateLimitProcessor {
+    async fn process(&mut self, batch: Batch, out: &mut Emitter) -> Result<(), ComponentError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let now = Instant::now();
+        // The common case: the whole batch has one key, read in place.
+        let whole = match &self.config.key {
+            None => Some(None),
+            Some(spec) => keys::whole(&batch, spec)?,
+        };
+        let Some(key) = whole else {
+            // Rare paths are boxed, so this future stays small: it is moved
+            // into a box on every call.
+            return Box::pin(self.process_parts(now, batch, out)).await;
+        };
+        let decision = self.decide(key.as_deref(), &batch, now);
+        match decision {
+            Decision::Admit => out.emit(batch).await,
+            Decision::Reject => {
+                self.dropped[batch.signal().index()].add(batch.items() as u64);
+                Ok(())
+            }
+            Decision::Wait(d) => {
+                self.delayed[batch.signal().index()].add(batch.items() as u64);
+                Box::pin(emit_at(now + d, batch, out)).await
+            }
+        }
     }
 
     fn timer(&self) -> Option<Duration> {

@@ -14,8 +14,9 @@ use weir_core::{
     Signal,
 };
 
-use super::bucket::{KeyTable, Limits};
-use super::{DROP_REASON, KEYS_GAUGE, RateLimitProcessorFactory};
+use super::RateLimitProcessorFactory;
+use weir_core::telemetry::names::PROCESSOR_RATE_LIMIT_KEYS as KEYS_GAUGE;
+use weir_core::telemetry::reasons::RATE_LIMITED as DROP_REASON;
 
 fn cx() -> BuildContext {
     BuildContext::for_test("rate_limit", Kind::Processor, &[Signal::Logs])
@@ -219,7 +220,11 @@ async fn delay_loses_nothing_and_paces_output() {
     assert_eq!(dropped(&cx), 0);
     let delayed = cx
         .telemetry
-        .counter(super::DELAYED_ITEMS, Some(Signal::Logs), &[])
+        .counter(
+            weir_core::telemetry::names::PROCESSOR_RATE_LIMIT_DELAYED_ITEMS,
+            Some(Signal::Logs),
+            &[],
+        )
         .get();
     assert_eq!(delayed, 490, "all but the first burst waited");
     let took = start.elapsed();
@@ -431,55 +436,6 @@ fn config_errors_name_their_path() {
     let cfg =
         ComponentConfig::from_yaml("rate: 1\nkey: { resource_attribute: host.name }").unwrap();
     assert!(RateLimitProcessorFactory.build(&cfg, &metrics).is_ok());
-}
-
-/// Timing of one per-key decision (map lookup + refill + take). Run with
-/// `cargo test --release -p weir-processors rate_limit::tests::lookup_timing -- --ignored --nocapture`.
-#[test]
-#[ignore = "timing loop; run by hand in release mode"]
-fn lookup_timing() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .build()
-        .unwrap();
-    let _guard = rt.enter();
-    let limits = Limits {
-        rate: 1e9,
-        burst: 1e9,
-    };
-    let mut table = KeyTable::new(limits, 10_000);
-    let keys: Vec<String> = (0..10_000).map(|i| format!("tenant-{i}")).collect();
-    let now = Instant::now();
-    for k in &keys {
-        table.take(k, 1.0, now, false);
-    }
-    let rounds = 5_000_000;
-    let start = std::time::Instant::now();
-    let mut admitted = 0u64;
-    for i in 0..rounds {
-        let now = Instant::now();
-        let k = &keys[(i * 7919) % keys.len()];
-        if table.take(std::hint::black_box(k), 10.0, now, false) == super::bucket::Decision::Admit {
-            admitted += 1;
-        }
-    }
-    let ns = start.elapsed().as_nanos() as f64 / rounds as f64;
-    println!(
-        "rate_limit per-key decision, clock read each: {ns:.1} ns/lookup ({admitted} admitted)"
-    );
-    // A batch split by key reads the clock once for all its parts.
-    let start = std::time::Instant::now();
-    let now = Instant::now();
-    for i in 0..rounds {
-        let k = &keys[(i * 7919) % keys.len()];
-        if table.take(std::hint::black_box(k), 10.0, now, false) == super::bucket::Decision::Admit {
-            admitted += 1;
-        }
-    }
-    let ns = start.elapsed().as_nanos() as f64 / rounds as f64;
-    println!(
-        "rate_limit per-key decision, one clock read: {ns:.1} ns/lookup ({admitted} admitted)"
-    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -45,11 +45,11 @@ use rules::Sampler;
 
 /// Counter of sampling decisions, labelled `signal`, `rule` (a rule's `name`,
 /// or `ratio` for the top-level ratio) and `outcome` (`kept` or `dropped`).
-pub const SAMPLE_DECISIONS: &str = "weir_processor_sample_decisions_total";
+pub use weir_core::telemetry::names::PROCESSOR_SAMPLE_DECISIONS as SAMPLE_DECISIONS;
 
 /// The `reason` of `weir_processor_dropped_items_total` for every item this
 /// processor drops, by ratio or by a `drop` rule.
-pub const SAMPLED_OUT: &str = "sampled_out";
+pub use weir_core::telemetry::reasons::SAMPLED_OUT;
 
 /// Builds `sample` processors.
 #[derive(Debug, Clone, Copy, Default)]

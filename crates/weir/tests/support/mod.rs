@@ -135,6 +135,16 @@ impl Weir {
     }
 }
 
+impl Drop for Weir {
+    /// A test that fails part-way must not leave weir running.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// GET `path` on `addr`; returns (status, body).
 pub fn http_get(addr: &str, path: &str) -> (u16, String) {
     let mut s = TcpStream::connect(addr).expect("connect to telemetry endpoint");

@@ -21,7 +21,8 @@ const FALLBACK_DEFAULT: &str = "[?]";
 /// One of the three tables: lower-case value → bracketed marker (`[🔑]`).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Table {
-    map: HashMap<Box<str>, Box<str>>,
+    /// Fixed at build time, so a fast hash is safe: lookups cannot grow it.
+    map: HashMap<Box<str>, Box<str>, foldhash::fast::RandomState>,
     default: Box<str>,
 }
 
@@ -139,12 +140,8 @@ impl Das {
         }
         let mut found: [Option<&str>; 3] = [None; 3];
         for kv in attrs.iter() {
-            let last = kv.key.rsplit_once('.').map_or(kv.key.as_str(), |(_, l)| l);
-            let slot = match last {
-                "domain" => 0,
-                "action" => 1,
-                "status" => 2,
-                _ => continue,
+            let Some(slot) = das_slot(&kv.key) else {
+                continue;
             };
             if found[slot].is_some() {
                 continue;
@@ -202,6 +199,21 @@ impl Das {
     }
 }
 
+/// Which of domain (0), action (1), status (2) an attribute key names: the
+/// key itself or its last dotted segment. Checks the fixed-length tail first,
+/// since this runs on every attribute of every record.
+fn das_slot(key: &str) -> Option<usize> {
+    let b = key.as_bytes();
+    let tail = b.len().checked_sub(6).map(|at| &b[at..])?;
+    let slot = match tail {
+        b"domain" => 0,
+        b"action" => 1,
+        b"status" => 2,
+        _ => return None,
+    };
+    (b.len() == 6 || b[b.len() - 7] == b'.').then_some(slot)
+}
+
 /// `s` lower-cased, borrowing `s` itself when it already is.
 fn lower<'s>(s: &'s str, scratch: &'s mut String) -> &'s str {
     if !s.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
@@ -240,5 +252,22 @@ fn http_fields(attrs: &mut Vec<KeyValue>) {
     });
     if let Some(flag) = flag {
         insert_with(attrs, flag, || Value::BoolValue(true));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::das_slot;
+
+    #[test]
+    fn keys_name_a_part_by_themselves_or_by_their_last_segment() {
+        assert_eq!(das_slot("domain"), Some(0));
+        assert_eq!(das_slot("app.action"), Some(1));
+        assert_eq!(das_slot("a.b.status"), Some(2));
+        assert_eq!(das_slot("substatus"), None, "not a dotted segment");
+        assert_eq!(das_slot("status.code"), None);
+        assert_eq!(das_slot("main"), None);
+        assert_eq!(das_slot(""), None);
+        assert_eq!(das_slot(".domain"), Some(0));
     }
 }
