@@ -9,6 +9,7 @@ pub mod grpc;
 pub mod json;
 pub mod logline;
 pub mod response;
+pub mod splice;
 pub mod status;
 pub mod validate;
 pub mod wire;

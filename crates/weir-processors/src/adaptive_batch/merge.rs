@@ -314,28 +314,9 @@ impl<K: Shape> Merger<K> {
         new_size
     }
 
-    /// Folds `meta` into the metadata of the pending batch: the earliest
-    /// `received_at`; receiver and client only while every part agrees.
+    /// Folds `meta` into the metadata of the pending batch (see [`merge_meta`]).
     pub(crate) fn merge_meta(&mut self, meta: &BatchMeta) {
-        match &mut self.meta {
-            None => self.meta = Some(meta.clone()),
-            Some(m) => {
-                if meta.received_at < m.received_at {
-                    m.received_at = meta.received_at;
-                }
-                if m.receiver != meta.receiver {
-                    m.receiver = None;
-                }
-                let same_client = match (&m.client, &meta.client) {
-                    (None, None) => true,
-                    (Some(a), Some(b)) => same_client(a, b),
-                    _ => false,
-                };
-                if !same_client {
-                    m.client = None;
-                }
-            }
-        }
+        merge_meta(&mut self.meta, meta);
     }
 
     /// Takes the pending batch out, leaving the merger empty.
@@ -358,6 +339,30 @@ impl<K: Shape> Merger<K> {
             })
             .collect();
         Some((K::wrap(data), meta))
+    }
+}
+
+/// Folds `meta` into `into`, the metadata of a pending batch: the earliest
+/// `received_at`; receiver and client only while every part agrees.
+pub(crate) fn merge_meta(into: &mut Option<BatchMeta>, meta: &BatchMeta) {
+    match into {
+        None => *into = Some(meta.clone()),
+        Some(m) => {
+            if meta.received_at < m.received_at {
+                m.received_at = meta.received_at;
+            }
+            if m.receiver != meta.receiver {
+                m.receiver = None;
+            }
+            let same = match (&m.client, &meta.client) {
+                (None, None) => true,
+                (Some(a), Some(b)) => same_client(a, b),
+                _ => false,
+            };
+            if !same {
+                m.client = None;
+            }
+        }
     }
 }
 

@@ -25,6 +25,7 @@ mod merge;
 mod split;
 #[cfg(test)]
 mod tests;
+mod wire;
 
 use std::time::Duration;
 
@@ -40,6 +41,7 @@ pub use config::AdaptiveBatchConfig;
 use batcher::{Batcher, Ready, Reason};
 use controller::{Controller, DownstreamReading};
 use merge::Shape;
+use wire::WireBatcher;
 
 /// The series this processor adds to the standard ones (defined with every
 /// other name in [`weir_core::telemetry::names`]).
@@ -101,6 +103,9 @@ pub struct AdaptiveBatchProcessor {
     logs: Batcher<merge::Logs>,
     traces: Batcher<merge::Traces>,
     metrics: Batcher<merge::Metrics>,
+    /// Encoded logs and spans, batched as bytes (`wire.rs`).
+    wire_logs: WireBatcher,
+    wire_traces: WireBatcher,
     controller: Controller,
     downstream: Downstream,
     tick: Duration,
@@ -147,6 +152,8 @@ impl AdaptiveBatchProcessor {
             logs: Batcher::new(config.max_items, max_bytes),
             traces: Batcher::new(config.max_items, max_bytes),
             metrics: Batcher::new(config.max_items, max_bytes),
+            wire_logs: WireBatcher::new(Signal::Logs, config.max_items, max_bytes),
+            wire_traces: WireBatcher::new(Signal::Traces, config.max_items, max_bytes),
             controller,
             downstream,
             tick: config.min_delay.clamp(MIN_TICK, MAX_TICK),
@@ -177,6 +184,12 @@ impl AdaptiveBatchProcessor {
         if due(self.metrics.since()) {
             self.metrics.take(Reason::Delay, &mut self.ready);
         }
+        if due(self.wire_logs.since()) {
+            self.wire_logs.take(Reason::Delay, &mut self.ready);
+        }
+        if due(self.wire_traces.since()) {
+            self.wire_traces.take(Reason::Delay, &mut self.ready);
+        }
     }
 
     /// Emits the batches that are ready, timing how long the downstream
@@ -206,6 +219,27 @@ impl Processor for AdaptiveBatchProcessor {
             .on_arrival(now, batch.items(), batch.size_bytes());
         let meta = batch.meta().clone();
         let signal = batch.signal();
+        // Logs and spans still in their received bytes are batched as bytes.
+        // Whichever form is pending takes the input, converted if need be, so
+        // records of a resource never pass each other.
+        let wire = match signal {
+            Signal::Logs => Some((&mut self.wire_logs, self.logs.since().is_some())),
+            Signal::Traces => Some((&mut self.wire_traces, self.traces.since().is_some())),
+            Signal::Metrics => None,
+        };
+        if let Some((wire, decoded_pending)) = wire {
+            let as_bytes =
+                !wire.is_empty() || (!decoded_pending && batch.received_bytes().is_some());
+            if as_bytes {
+                let bytes = match batch.received_bytes() {
+                    Some(b) => b.clone(),
+                    None => batch.to_protobuf(),
+                };
+                wire.add(&bytes, &meta, now, &mut self.ready)
+                    .map_err(|e| ComponentError::new(format!("cannot batch {signal}: {e}")))?;
+                return self.emit_ready(out).await;
+            }
+        }
         let data = batch.into_data()?;
         match signal {
             Signal::Logs => {
@@ -237,6 +271,8 @@ impl Processor for AdaptiveBatchProcessor {
         self.logs.take(Reason::Shutdown, &mut self.ready);
         self.traces.take(Reason::Shutdown, &mut self.ready);
         self.metrics.take(Reason::Shutdown, &mut self.ready);
+        self.wire_logs.take(Reason::Shutdown, &mut self.ready);
+        self.wire_traces.take(Reason::Shutdown, &mut self.ready);
         self.emit_ready(out).await
     }
 }

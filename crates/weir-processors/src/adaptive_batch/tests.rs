@@ -565,7 +565,7 @@ proptest! {
     #[test]
     fn nothing_lost_limits_kept_order_kept(
         inputs in prop::collection::vec(
-            (prop::collection::vec(arb_record(), 0..25), 0u64..8), 1..25),
+            (prop::collection::vec(arb_record(), 0..25), 0u64..8, any::<bool>()), 1..25),
         max_items in 1usize..40,
         max_bytes in 150usize..3000,
     ) {
@@ -584,7 +584,9 @@ proptest! {
             let mut out = sink.emitter();
             let mut sent = Vec::new();
             let mut id = 0;
-            for (recs, wait_ms) in &inputs {
+            // Inputs come decoded or as received bytes, in any mix: both
+            // batchers, and the hand-over between them, must keep the rules.
+            for (recs, wait_ms, encoded) in &inputs {
                 let recs: Vec<(u8, u8, u64, usize)> = recs
                     .iter()
                     .map(|&(r, s, pad)| {
@@ -592,8 +594,12 @@ proptest! {
                         (r, s, id, pad)
                     })
                     .collect();
-                let batch = logs(&recs, BatchMeta::default());
+                let mut batch = logs(&recs, BatchMeta::default());
                 sent.extend(records_of(std::slice::from_ref(&batch)));
+                if *encoded {
+                    let bytes = batch.to_protobuf();
+                    batch = Batch::from_encoded(Signal::Logs, bytes, batch.items(), BatchMeta::default());
+                }
                 p.process(batch, &mut out).await.unwrap();
                 tokio::time::advance(ms(*wait_ms)).await;
                 p.on_timer(&mut out).await.unwrap();

@@ -25,6 +25,9 @@ mod record;
 mod rules;
 #[cfg(test)]
 mod tests;
+mod wire;
+#[cfg(test)]
+mod wire_tests;
 
 use weir_core::otlp::common::v1::KeyValue;
 use weir_core::telemetry::{ComponentTelemetry, Counter};
@@ -42,6 +45,7 @@ pub use rules::BASE_RULE;
 use hash::Rng;
 use record::{Item, mark_ratio};
 use rules::Sampler;
+use wire::Sampled;
 
 /// Counter of sampling decisions, labelled `signal`, `rule` (a rule's `name`,
 /// or `ratio` for the top-level ratio) and `outcome` (`kept` or `dropped`).
@@ -173,12 +177,13 @@ fn sample_items<I: Item>(
     tally: &mut [[u64; 2]],
     resource: &[KeyValue],
     items: &mut Vec<I>,
+    attributes_mut: fn(&mut I) -> &mut Vec<KeyValue>,
 ) {
     items.retain_mut(|item| {
         let d = sampler.decide(item, resource, rng);
         tally[d.rule][usize::from(d.keep)] += 1;
         if d.keep && d.ratio < 1.0 {
-            mark_ratio(item.attributes_mut(), d.ratio);
+            mark_ratio(attributes_mut(item), d.ratio);
         }
         d.keep
     });
@@ -200,13 +205,32 @@ impl Processor for SampleProcessor {
             return out.emit(batch).await;
         }
         let (sampler, rng, tally) = (&self.sampler, &mut self.rng, &mut self.tally);
+        if let Some(bytes) = batch.received_bytes().cloned() {
+            match wire::sample(sampler, rng, tally, signal, &bytes, batch.meta()) {
+                Ok(Sampled::Unchanged) => {
+                    self.record(signal, slot);
+                    return out.emit(batch).await;
+                }
+                Ok(Sampled::Changed(kept)) => {
+                    self.record(signal, slot);
+                    return match kept {
+                        Some(b) => out.emit(b).await,
+                        None => Ok(()),
+                    };
+                }
+                // Bytes that do not parse: the decoded path reports it.
+                Err(_) => tally.iter_mut().for_each(|t| *t = [0; 2]),
+            }
+        }
         match signal {
             Signal::Logs => {
                 let logs = batch.logs_mut()?;
                 for rl in logs.iter_mut() {
                     let resource = rl.resource.as_ref().map_or(&[][..], |r| &r.attributes);
                     for sl in &mut rl.scope_logs {
-                        sample_items(sampler, rng, tally, resource, &mut sl.log_records);
+                        sample_items(sampler, rng, tally, resource, &mut sl.log_records, |r| {
+                            &mut r.attributes
+                        });
                     }
                     rl.scope_logs.retain(|sl| !sl.log_records.is_empty());
                 }
@@ -217,7 +241,9 @@ impl Processor for SampleProcessor {
                 for rs in traces.iter_mut() {
                     let resource = rs.resource.as_ref().map_or(&[][..], |r| &r.attributes);
                     for ss in &mut rs.scope_spans {
-                        sample_items(sampler, rng, tally, resource, &mut ss.spans);
+                        sample_items(sampler, rng, tally, resource, &mut ss.spans, |s| {
+                            &mut s.attributes
+                        });
                     }
                     rs.scope_spans.retain(|ss| !ss.spans.is_empty());
                 }

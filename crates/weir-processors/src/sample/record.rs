@@ -1,21 +1,60 @@
 //! What sampling reads from and writes to a log record or a span, behind one
-//! trait so the rules are written once.
+//! trait so the rules are written once, for decoded records and for records
+//! read in place from the received bytes (`wire.rs`) alike.
 
 use weir_core::otlp::common::v1::{AnyValue, KeyValue, any_value};
 use weir_core::otlp::logs::v1::LogRecord;
 use weir_core::otlp::trace::v1::{Span, status};
+use weir_otlp::splice::attrs::{AttrRef, ValueRef};
 
 use super::config::SeverityLevel;
+
+/// Attributes, looked up by key (the first of that key).
+pub trait Attrs {
+    /// The value of attribute `key`.
+    fn get(&self, key: &str) -> Option<ValueRef<'_>>;
+}
+
+impl Attrs for [KeyValue] {
+    #[inline]
+    fn get(&self, key: &str) -> Option<ValueRef<'_>> {
+        find(self, key).map(value_ref)
+    }
+}
+
+impl Attrs for [AttrRef<'_>] {
+    #[inline]
+    fn get(&self, key: &str) -> Option<ValueRef<'_>> {
+        self.iter().find(|a| a.key == key).map(|a| a.value)
+    }
+}
+
+/// A decoded value as the rules see it. Arrays and maps are never matched
+/// nor hashed, so their contents are not carried.
+#[inline]
+pub fn value_ref(v: &any_value::Value) -> ValueRef<'_> {
+    use any_value::Value as V;
+    match v {
+        V::StringValue(s) => ValueRef::Str(s),
+        V::BoolValue(b) => ValueRef::Bool(*b),
+        V::IntValue(i) => ValueRef::Int(*i),
+        V::DoubleValue(d) => ValueRef::Double(*d),
+        V::BytesValue(b) => ValueRef::Bytes(b),
+        V::ArrayValue(_) => ValueRef::Array(&[]),
+        V::KvlistValue(_) => ValueRef::Kvlist(&[]),
+        V::StringValueStrindex(_) => ValueRef::Empty,
+    }
+}
 
 /// The attribute kept items carry their sampling ratio in.
 pub const SAMPLING_RATIO: &str = "sampling.ratio";
 
 /// A log record or a span, as sampling sees it.
 pub trait Item {
+    /// How its attributes are held.
+    type Attrs: Attrs + ?Sized;
     /// Its own attributes.
-    fn attributes(&self) -> &[KeyValue];
-    /// Its own attributes, for changing.
-    fn attributes_mut(&mut self) -> &mut Vec<KeyValue>;
+    fn attrs(&self) -> &Self::Attrs;
     /// Its trace id, when it has a valid one (16 bytes, not all zero).
     fn trace_id(&self) -> Option<&[u8]>;
     /// Its OTLP severity number (logs; 0 when unknown).
@@ -24,16 +63,15 @@ pub trait Item {
     fn is_error(&self) -> bool;
 }
 
-fn valid_trace_id(id: &[u8]) -> Option<&[u8]> {
+/// A log record's trace id, when valid: 16 bytes, not all zero.
+pub fn valid_trace_id(id: &[u8]) -> Option<&[u8]> {
     (id.len() == 16 && id.iter().any(|b| *b != 0)).then_some(id)
 }
 
 impl Item for LogRecord {
-    fn attributes(&self) -> &[KeyValue] {
+    type Attrs = [KeyValue];
+    fn attrs(&self) -> &[KeyValue] {
         &self.attributes
-    }
-    fn attributes_mut(&mut self) -> &mut Vec<KeyValue> {
-        &mut self.attributes
     }
     fn trace_id(&self) -> Option<&[u8]> {
         valid_trace_id(&self.trace_id)
@@ -42,23 +80,26 @@ impl Item for LogRecord {
     /// (`WARN`, `Error`, ...), so records from sources that only set the text
     /// still meet `min_severity`.
     fn severity(&self) -> i32 {
-        if self.severity_number > 0 {
-            self.severity_number
-        } else {
-            SeverityLevel::from_name(self.severity_text.trim()).unwrap_or(0)
-        }
+        severity(self.severity_number, &self.severity_text)
     }
     fn is_error(&self) -> bool {
         false
     }
 }
 
-impl Item for Span {
-    fn attributes(&self) -> &[KeyValue] {
-        &self.attributes
+/// A severity number, or, when it is unset, the level its text names.
+pub fn severity(number: i32, text: &str) -> i32 {
+    if number > 0 {
+        number
+    } else {
+        SeverityLevel::from_name(text.trim()).unwrap_or(0)
     }
-    fn attributes_mut(&mut self) -> &mut Vec<KeyValue> {
-        &mut self.attributes
+}
+
+impl Item for Span {
+    type Attrs = [KeyValue];
+    fn attrs(&self) -> &[KeyValue] {
+        &self.attributes
     }
     /// Spans are hashed by whatever id they carry, even an invalid one, so
     /// every span of one trace still decides alike.
@@ -77,12 +118,12 @@ impl Item for Span {
 
 /// The value of attribute `key`: the item's own, else the resource's.
 #[inline]
-pub fn lookup<'a>(
-    item: &'a [KeyValue],
-    resource: &'a [KeyValue],
+pub fn lookup<'a, A: Attrs + ?Sized, R: Attrs + ?Sized>(
+    item: &'a A,
+    resource: &'a R,
     key: &str,
-) -> Option<&'a any_value::Value> {
-    find(item, key).or_else(|| find(resource, key))
+) -> Option<ValueRef<'a>> {
+    item.get(key).or_else(|| resource.get(key))
 }
 
 #[inline]

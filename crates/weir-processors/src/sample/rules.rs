@@ -5,11 +5,11 @@ use std::collections::HashMap;
 
 use regex::Regex;
 use weir_core::ConfigError;
-use weir_core::otlp::common::v1::{KeyValue, any_value::Value};
+use weir_otlp::splice::attrs::ValueRef;
 
 use super::config::{Action, RuleConfig, SampleConfig, Scalar, StatusMatch};
 use super::hash::{Ratio, Rng, hash};
-use super::record::{Item, lookup};
+use super::record::{Attrs, Item, lookup};
 
 /// The `rule` label of decisions made by the top-level `ratio`.
 pub const BASE_RULE: &str = "ratio";
@@ -71,18 +71,18 @@ enum Matcher {
 
 impl Matcher {
     #[inline]
-    fn matches(&self, v: &Value) -> bool {
+    fn matches(&self, v: &ValueRef<'_>) -> bool {
         match (self, v) {
-            (Matcher::Equals { text, .. }, Value::StringValue(s)) => s == text,
-            (Matcher::Equals { int: Some(i), .. }, Value::IntValue(v)) => v == i,
-            (Matcher::Equals { float: Some(f), .. }, Value::DoubleValue(v)) => v == f,
+            (Matcher::Equals { text, .. }, ValueRef::Str(s)) => s == text,
+            (Matcher::Equals { int: Some(i), .. }, ValueRef::Int(v)) => v == i,
+            (Matcher::Equals { float: Some(f), .. }, ValueRef::Double(v)) => v == f,
             (
                 Matcher::Equals {
                     boolean: Some(b), ..
                 },
-                Value::BoolValue(v),
+                ValueRef::Bool(v),
             ) => v == b,
-            (Matcher::Regex(re), Value::StringValue(s)) => re.is_match(s),
+            (Matcher::Regex(re), ValueRef::Str(s)) => re.is_match(s),
             _ => false,
         }
     }
@@ -153,8 +153,13 @@ impl Sampler {
 
     /// Decides one item. Allocates nothing.
     #[inline]
-    pub fn decide<I: Item>(&self, item: &I, resource: &[KeyValue], rng: &mut Rng) -> Decision {
-        let attrs = item.attributes();
+    pub fn decide<I: Item, R: Attrs + ?Sized>(
+        &self,
+        item: &I,
+        resource: &R,
+        rng: &mut Rng,
+    ) -> Decision {
+        let attrs = item.attrs();
         for (rule, r) in self.rules.iter().enumerate() {
             let kept = |keep| Decision {
                 rule,
@@ -177,7 +182,7 @@ impl Sampler {
                     matcher,
                     action,
                 } => {
-                    if lookup(attrs, resource, key).is_some_and(|v| matcher.matches(v)) {
+                    if lookup(attrs, resource, key).is_some_and(|v| matcher.matches(&v)) {
                         return kept(*action == Action::Keep);
                     }
                 }
@@ -188,7 +193,7 @@ impl Sampler {
                 } => {
                     if let Some(v) = lookup(attrs, resource, key) {
                         let ratio = match v {
-                            Value::StringValue(s) => ratios.get(s.as_str()).unwrap_or(default),
+                            ValueRef::Str(s) => ratios.get(s).unwrap_or(default),
                             _ => default,
                         };
                         return self.sample(rule, ratio, item, resource, rng);
@@ -200,12 +205,12 @@ impl Sampler {
     }
 
     #[inline]
-    fn sample<I: Item>(
+    fn sample<I: Item, R: Attrs + ?Sized>(
         &self,
         rule: usize,
         ratio: &Ratio,
         item: &I,
-        resource: &[KeyValue],
+        resource: &R,
         rng: &mut Rng,
     ) -> Decision {
         let keep = ratio.keeps_all() || ratio.keeps(self.key_hash(item, resource, rng));
@@ -218,26 +223,25 @@ impl Sampler {
 
     /// The item's sampling hash: by trace id, else by `hash_attribute`, else random.
     #[inline]
-    fn key_hash<I: Item>(&self, item: &I, resource: &[KeyValue], rng: &mut Rng) -> u64 {
+    fn key_hash<I: Item, R: Attrs + ?Sized>(&self, item: &I, resource: &R, rng: &mut Rng) -> u64 {
         if let Some(id) = item.trace_id() {
             return hash(self.seed, id);
         }
         if let Some(key) = &self.hash_attribute
-            && let Some(h) =
-                lookup(item.attributes(), resource, key).and_then(|v| self.value_hash(v))
+            && let Some(h) = lookup(item.attrs(), resource, key).and_then(|v| self.value_hash(&v))
         {
             return h;
         }
         rng.next_u64()
     }
 
-    fn value_hash(&self, v: &Value) -> Option<u64> {
+    fn value_hash(&self, v: &ValueRef<'_>) -> Option<u64> {
         Some(match v {
-            Value::StringValue(s) => hash(self.seed, s.as_bytes()),
-            Value::BytesValue(b) => hash(self.seed, b),
-            Value::IntValue(i) => hash(self.seed, &i.to_le_bytes()),
-            Value::DoubleValue(d) => hash(self.seed, &d.to_bits().to_le_bytes()),
-            Value::BoolValue(b) => hash(self.seed, &u64::from(*b).to_le_bytes()),
+            ValueRef::Str(s) => hash(self.seed, s.as_bytes()),
+            ValueRef::Bytes(b) => hash(self.seed, b),
+            ValueRef::Int(i) => hash(self.seed, &i.to_le_bytes()),
+            ValueRef::Double(d) => hash(self.seed, &d.to_bits().to_le_bytes()),
+            ValueRef::Bool(b) => hash(self.seed, &u64::from(*b).to_le_bytes()),
             _ => return None,
         })
     }
