@@ -38,17 +38,32 @@ impl ValueRef<'_> {
     }
 }
 
-/// One attribute: its key, value and where its field is.
+/// One attribute: its key, value and where its field is. Nothing is
+/// validated or parsed beyond finding the parts: [`AttrRef::key`] and
+/// [`AttrRef::value`] read them on demand.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AttrRef<'a> {
-    /// The key.
-    pub key: &'a str,
-    /// The value.
-    pub value: ValueRef<'a>,
+    /// The key's bytes.
+    pub key_bytes: &'a [u8],
+    /// The `AnyValue` message body, when there is one.
+    pub value_bytes: Option<&'a [u8]>,
     /// The whole attribute field in the message that holds it, tag included.
     pub raw: Range<usize>,
-    /// The `AnyValue` message body, when there is one.
-    pub value_body: Option<Range<usize>>,
+}
+
+impl<'a> AttrRef<'a> {
+    /// The key (empty if it is not UTF-8, which a validated request never has).
+    pub fn key(&self) -> &'a str {
+        std::str::from_utf8(self.key_bytes).unwrap_or("")
+    }
+
+    /// The value (`Empty` when absent or unreadable).
+    pub fn value(&self) -> ValueRef<'a> {
+        match self.value_bytes {
+            Some(b) => value(b, 0..b.len()).unwrap_or(ValueRef::Empty),
+            None => ValueRef::Empty,
+        }
+    }
 }
 
 /// Reads the `AnyValue` message in `buf[body]`. The last of several set
@@ -73,27 +88,23 @@ pub fn value(buf: &[u8], body: Range<usize>) -> Result<ValueRef<'_>, Malformed> 
     Ok(v)
 }
 
-/// Reads the `KeyValue` message that attribute field `f` holds.
+/// Finds the parts of the `KeyValue` message that attribute field `f` holds.
+#[inline]
 pub fn attr<'a>(buf: &'a [u8], f: &Field) -> Result<AttrRef<'a>, Malformed> {
-    let mut key = "";
-    let mut value_body = None;
+    let mut key_bytes: &[u8] = &[];
+    let mut value_bytes = None;
     for kf in fields(buf, f.value.clone()) {
         let kf = kf?;
         match (kf.number, kf.wire_type) {
-            (1, LEN) => key = std::str::from_utf8(&buf[kf.value.clone()]).unwrap_or(""),
-            (2, LEN) => value_body = Some(kf.value),
+            (1, LEN) => key_bytes = &buf[kf.value],
+            (2, LEN) => value_bytes = Some(&buf[kf.value]),
             _ => {}
         }
     }
-    let value = match &value_body {
-        Some(b) => value(buf, b.clone())?,
-        None => ValueRef::Empty,
-    };
     Ok(AttrRef {
-        key,
-        value,
+        key_bytes,
+        value_bytes,
         raw: f.raw.clone(),
-        value_body,
     })
 }
 
@@ -172,6 +183,29 @@ pub fn put_attr(out: &mut Vec<u8>, field: u32, key: &str, v: &ValueRef<'_>) {
     put_value(out, v);
 }
 
+/// Writes a whole attribute from raw parts: field `field` holding a
+/// `KeyValue` with `key` and, when given, the `AnyValue` body `value`.
+pub fn put_attr_raw(out: &mut Vec<u8>, field: u32, key: &[u8], value: Option<&[u8]>) {
+    let key_part = if key.is_empty() {
+        0
+    } else {
+        1 + encoded_len_varint(key.len() as u64) + key.len()
+    };
+    let value_part = value.map_or(0, |v| 1 + encoded_len_varint(v.len() as u64) + v.len());
+    encode_varint(u64::from(field << 3 | 2), out);
+    encode_varint((key_part + value_part) as u64, out);
+    if !key.is_empty() {
+        out.push(0x0a);
+        encode_varint(key.len() as u64, out);
+        out.extend_from_slice(key);
+    }
+    if let Some(v) = value {
+        out.push(0x12);
+        encode_varint(v.len() as u64, out);
+        out.extend_from_slice(v);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,17 +259,17 @@ mod tests {
             .map(Result::unwrap)
             .collect();
         assert_eq!(got.len(), 10);
-        assert_eq!(got[0].key, "s");
-        assert_eq!(got[0].value, ValueRef::Str("text é"));
-        assert_eq!(got[1].value, ValueRef::Bool(true));
-        assert_eq!(got[2].value, ValueRef::Bool(false));
-        assert_eq!(got[3].value, ValueRef::Int(-7));
-        assert_eq!(got[4].value, ValueRef::Int(i64::MAX));
-        assert_eq!(got[5].value, ValueRef::Double(2.5));
-        assert_eq!(got[6].value, ValueRef::Bytes(&[0, 255]));
-        assert!(matches!(got[7].value, ValueRef::Array(_)));
-        assert_eq!(got[8].value, ValueRef::Str(""));
-        assert_eq!(got[9].value, ValueRef::Empty);
+        assert_eq!(got[0].key(), "s");
+        assert_eq!(got[0].value(), ValueRef::Str("text é"));
+        assert_eq!(got[1].value(), ValueRef::Bool(true));
+        assert_eq!(got[2].value(), ValueRef::Bool(false));
+        assert_eq!(got[3].value(), ValueRef::Int(-7));
+        assert_eq!(got[4].value(), ValueRef::Int(i64::MAX));
+        assert_eq!(got[5].value(), ValueRef::Double(2.5));
+        assert_eq!(got[6].value(), ValueRef::Bytes(&[0, 255]));
+        assert!(matches!(got[7].value(), ValueRef::Array(_)));
+        assert_eq!(got[8].value(), ValueRef::Str(""));
+        assert_eq!(got[9].value(), ValueRef::Empty);
         // `raw` is the whole field: decoding it alone gives the attribute.
         let one = LogRecord::decode(&buf[got[3].raw.clone()]).unwrap();
         assert_eq!(one.attributes, vec![kv("i", Value::IntValue(-7))]);
@@ -254,8 +288,11 @@ mod tests {
                 .map(Result::unwrap)
                 .collect();
             let mut out = Vec::new();
-            put_attr(&mut out, 6, read[0].key, &read[0].value);
+            put_attr(&mut out, 6, read[0].key(), &read[0].value());
             assert_eq!(out, want, "{a:?}");
+            let mut raw = Vec::new();
+            put_attr_raw(&mut raw, 6, read[0].key_bytes, read[0].value_bytes);
+            assert_eq!(raw, want, "{a:?}");
         }
     }
 }

@@ -39,8 +39,21 @@ pub struct Field {
 }
 
 /// Reads a varint at `*pos`, below `end`.
-#[inline]
+#[inline(always)]
 pub fn varint(buf: &[u8], pos: &mut usize, end: usize) -> Result<u64, Malformed> {
+    // Tags and most lengths are one byte.
+    if *pos < end {
+        let b = buf[*pos];
+        if b < 0x80 {
+            *pos += 1;
+            return Ok(u64::from(b));
+        }
+    }
+    varint_slow(buf, pos, end)
+}
+
+#[inline(never)]
+fn varint_slow(buf: &[u8], pos: &mut usize, end: usize) -> Result<u64, Malformed> {
     let start = *pos;
     let mut value = 0u64;
     for i in 0..10 {
@@ -77,6 +90,7 @@ pub struct Fields<'a> {
 }
 
 impl Fields<'_> {
+    #[inline(always)]
     fn next_field(&mut self) -> Result<Field, Malformed> {
         let start = self.pos;
         let key = varint(self.buf, &mut self.pos, self.end)?;
@@ -114,6 +128,7 @@ impl Fields<'_> {
         })
     }
 
+    #[inline(always)]
     fn fixed(&mut self, n: usize) -> Result<Range<usize>, Malformed> {
         if self.end - self.pos < n {
             return Err(Malformed { at: self.pos });
@@ -126,6 +141,7 @@ impl Fields<'_> {
 impl Iterator for Fields<'_> {
     type Item = Result<Field, Malformed>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
         if self.failed || self.pos >= self.end {
             return None;

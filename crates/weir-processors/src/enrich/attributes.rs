@@ -4,6 +4,9 @@
 use weir_core::ConfigError;
 use weir_core::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
 
+use weir_otlp::splice::attrs::ValueRef;
+
+use super::attr_list::{AttrList, value_ref};
 use super::config::{ActionKind, AttributeConfig, Target};
 use super::fingerprint::sha256_hex;
 
@@ -38,22 +41,15 @@ pub(crate) fn kv(key: &str, value: Value) -> KeyValue {
     }
 }
 
-/// Adds `key` = `value()` when `key` is absent; `value` runs only then.
-pub(crate) fn insert_with(attrs: &mut Vec<KeyValue>, key: &str, value: impl FnOnce() -> Value) {
-    if position(attrs, key).is_none() {
-        attrs.push(kv(key, value()));
-    }
-}
-
 /// The string form of a scalar value (`None` for arrays, kvlists, empty values).
-pub(crate) fn scalar_string(value: &Value) -> Option<std::borrow::Cow<'_, str>> {
+pub(crate) fn scalar_string<'v>(value: &ValueRef<'v>) -> Option<std::borrow::Cow<'v, str>> {
     use std::borrow::Cow;
-    Some(match value {
-        Value::StringValue(s) => Cow::Borrowed(s.as_str()),
-        Value::BoolValue(b) => Cow::Owned(b.to_string()),
-        Value::IntValue(i) => Cow::Owned(i.to_string()),
-        Value::DoubleValue(d) => Cow::Owned(d.to_string()),
-        Value::BytesValue(b) => Cow::Owned(String::from_utf8_lossy(b).into_owned()),
+    Some(match *value {
+        ValueRef::Str(s) => Cow::Borrowed(s),
+        ValueRef::Bool(b) => Cow::Owned(b.to_string()),
+        ValueRef::Int(i) => Cow::Owned(i.to_string()),
+        ValueRef::Double(d) => Cow::Owned(d.to_string()),
+        ValueRef::Bytes(b) => String::from_utf8_lossy(b),
         _ => return None,
     })
 }
@@ -137,40 +133,37 @@ impl Actions {
     }
 
     /// Applies every action to `attrs`.
-    pub(crate) fn apply(&self, attrs: &mut Vec<KeyValue>) {
+    pub(crate) fn apply<L: AttrList + ?Sized>(&self, attrs: &mut L) {
         for a in &self.actions {
-            let pos = position(attrs, &a.key);
+            let pos = attrs.position(&a.key);
+            let value = || value_ref(a.value.as_ref());
             match (a.kind, pos) {
-                (ActionKind::Insert, None) | (ActionKind::Upsert, None) => attrs.push(KeyValue {
-                    key: a.key.clone(),
-                    value: a.value.clone(),
-                    ..Default::default()
-                }),
-                (ActionKind::Upsert | ActionKind::Update, Some(i)) => {
-                    attrs[i].value = a.value.clone();
+                (ActionKind::Insert, None) | (ActionKind::Upsert, None) => {
+                    attrs.push(&a.key, value())
                 }
-                (ActionKind::Delete, Some(i)) => {
-                    attrs.remove(i);
-                }
+                (ActionKind::Upsert | ActionKind::Update, Some(i)) => attrs.set_value(i, value()),
+                (ActionKind::Delete, Some(i)) => attrs.remove_at(i),
                 (ActionKind::Rename, Some(i)) => {
-                    let mut moved = attrs.remove(i);
-                    if let Some(j) = position(attrs, &a.to) {
-                        attrs.remove(j);
+                    // As on a Vec: take `i` out, drop the first `to` of the
+                    // rest, append the moved value under `to`.
+                    let j = (0..attrs.count()).find(|&j| j != i && attrs.key_at(j) == a.to);
+                    match j {
+                        Some(j) if j > i => {
+                            attrs.move_renamed(i, &a.to);
+                            attrs.remove_at(j - 1);
+                        }
+                        Some(j) => {
+                            attrs.remove_at(j);
+                            attrs.move_renamed(i - 1, &a.to);
+                        }
+                        None => attrs.move_renamed(i, &a.to),
                     }
-                    moved.key.clone_from(&a.to);
-                    attrs.push(moved);
                 }
                 (ActionKind::Hash, Some(i)) => {
-                    let hashed = attrs[i]
-                        .value
-                        .as_ref()
-                        .and_then(|v| v.value.as_ref())
-                        .and_then(scalar_string)
-                        .map(|s| sha256_hex(&[s.as_bytes()]));
+                    let hashed =
+                        scalar_string(&attrs.value_at(i)).map(|s| sha256_hex(&[s.as_bytes()]));
                     if let Some(h) = hashed {
-                        attrs[i].value = Some(AnyValue {
-                            value: Some(Value::StringValue(h)),
-                        });
+                        attrs.set_value(i, ValueRef::Str(&h));
                     }
                 }
                 _ => {}

@@ -3,7 +3,8 @@
 
 use weir_core::otlp::common::v1::{KeyValue, any_value::Value};
 
-use super::attributes::{insert_with, kv};
+use super::attr_list::AttrList;
+use super::attributes::kv;
 use super::config::DetectorsConfig;
 
 /// The attributes the configured detectors found.
@@ -44,8 +45,8 @@ impl Detected {
     /// Adds each detected attribute that `resource` lacks.
     pub(crate) fn apply(&self, resource: &mut Vec<KeyValue>) {
         for d in &self.attrs {
-            if let Some(v) = d.value.as_ref().and_then(|v| v.value.clone()) {
-                insert_with(resource, &d.key, || v);
+            if AttrList::position(resource, &d.key).is_none() {
+                resource.push(d.clone());
             }
         }
     }

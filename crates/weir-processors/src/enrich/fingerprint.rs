@@ -10,9 +10,10 @@
 //! parts are hashed concatenated, with no separator.
 
 use sha2::{Digest, Sha256};
-use weir_core::otlp::common::v1::{KeyValue, any_value::Value};
+use weir_core::otlp::common::v1::KeyValue;
 
-use super::attributes::{get_str, insert_with};
+use super::attr_list::{AttrList, Scalar, insert_with};
+use super::attributes::get_str;
 
 /// Attribute holding the stack trace.
 pub const STACKTRACE: &str = "exception.stacktrace";
@@ -78,13 +79,13 @@ pub(crate) fn platform(resource: &[KeyValue]) -> &str {
 }
 
 /// Adds `exception.fingerprint` to `attrs` when they hold a stack trace.
-pub(crate) fn apply(attrs: &mut Vec<KeyValue>, platform: &str) {
-    let Some(trace) = get_str(attrs, STACKTRACE) else {
+pub(crate) fn apply<L: AttrList + ?Sized>(attrs: &mut L, platform: &str) {
+    let Some(trace) = attrs.get_str(STACKTRACE) else {
         return;
     };
-    if get_str(attrs, FINGERPRINT).is_some() {
+    if attrs.get_str(FINGERPRINT).is_some() {
         return;
     }
-    let fp = fingerprint(get_str(attrs, TYPE).unwrap_or(""), trace, platform);
-    insert_with(attrs, FINGERPRINT, || Value::StringValue(fp));
+    let fp = fingerprint(attrs.get_str(TYPE).unwrap_or(""), trace, platform);
+    insert_with(attrs, FINGERPRINT, || Scalar::Str(fp));
 }

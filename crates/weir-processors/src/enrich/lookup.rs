@@ -10,9 +10,12 @@ use std::time::SystemTime;
 
 use dashmap::DashMap;
 use weir_core::ConfigError;
-use weir_core::otlp::common::v1::{KeyValue, any_value::Value};
+use weir_core::otlp::common::v1::KeyValue;
 
-use super::attributes::{get, insert_with, scalar_string};
+use weir_otlp::splice::attrs::ValueRef;
+
+use super::attr_list::{AttrList, Scalar, insert_with, value_ref};
+use super::attributes::scalar_string;
 use super::config::LookupConfig;
 
 /// A loaded table: column names and rows keyed by the key column.
@@ -86,18 +89,24 @@ impl Lookup {
 
     /// Adds the row's columns to `attrs` (when absent), keyed by the value of
     /// the key attribute in `attrs`, else in `resource`.
-    pub(crate) fn apply(&self, attrs: &mut Vec<KeyValue>, resource: &[KeyValue]) {
-        let Some(key) = get(attrs, &self.key).or_else(|| get(resource, &self.key)) else {
-            return;
-        };
-        let row = match key {
-            Value::StringValue(s) => self.table.rows.get(s.as_str()),
-            other => scalar_string(other).and_then(|s| self.table.rows.get(s.as_ref())),
+    pub(crate) fn apply<L: AttrList + ?Sized>(&self, attrs: &mut L, resource: &[KeyValue]) {
+        let row = {
+            let key = attrs.get(&self.key).or_else(|| {
+                resource
+                    .iter()
+                    .find(|kv| kv.key == self.key)
+                    .map(|kv| value_ref(kv.value.as_ref()))
+            });
+            let Some(key) = key else { return };
+            match key {
+                ValueRef::Str(s) => self.table.rows.get(s),
+                other => scalar_string(&other).and_then(|s| self.table.rows.get(s.as_ref())),
+            }
         };
         let Some(row) = row else { return };
         for (name, idx) in &self.columns {
             if let Some(v) = &row[*idx] {
-                insert_with(attrs, name, || Value::StringValue(v.clone()));
+                insert_with(attrs, name, || Scalar::Str(v.as_str()));
             }
         }
     }

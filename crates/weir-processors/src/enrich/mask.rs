@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use regex::Regex;
 use weir_core::ConfigError;
 use weir_core::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
+use weir_otlp::splice::attrs::ValueRef;
 
 use super::config::MaskConfig;
 
@@ -116,6 +117,36 @@ impl Masker {
             }
             _ => {}
         }
+    }
+
+    /// Whether masking would (or may) change attribute `key` = `value`: a
+    /// secret key not already masked, a string with a secret in it, or any
+    /// array or map (not looked into here).
+    pub(crate) fn may_change(&self, key: &str, value: &ValueRef<'_>) -> bool {
+        if self.keys.as_ref().is_some_and(|k| k.is_match(key)) {
+            return *value != ValueRef::Str(&self.replacement);
+        }
+        self.value_may_change(value)
+    }
+
+    /// Whether masking may change a body of `value` (bodies are masked only
+    /// when `body` is on).
+    pub(crate) fn body_may_change(&self, value: &ValueRef<'_>) -> bool {
+        self.body && self.value_may_change(value)
+    }
+
+    fn value_may_change(&self, value: &ValueRef<'_>) -> bool {
+        match value {
+            ValueRef::Str(s) => self.string_has_secret(s),
+            ValueRef::Array(_) | ValueRef::Kvlist(_) => true,
+            _ => false,
+        }
+    }
+
+    fn string_has_secret(&self, s: &str) -> bool {
+        self.bearer.as_ref().is_some_and(|re| re.is_match(s))
+            || self.key_value.as_ref().is_some_and(|re| re.is_match(s))
+            || self.patterns.iter().any(|re| re.is_match(s))
     }
 
     /// Masks the secrets inside one string.

@@ -21,6 +21,7 @@
 //! `${env:...}` values, detected host facts, lookup tables); a batch that the
 //! configuration cannot change is passed on untouched, keeping its received bytes.
 
+mod attr_list;
 mod attributes;
 mod config;
 pub mod das;
@@ -31,12 +32,13 @@ pub mod lookup;
 mod mask;
 #[cfg(test)]
 mod tests;
+mod wire;
 
-use weir_core::otlp::common::v1::KeyValue;
-use weir_core::otlp::logs::v1::ResourceLogs;
+use weir_core::otlp::common::v1::{AnyValue, KeyValue};
+use weir_core::otlp::logs::v1::{LogRecord, ResourceLogs};
 use weir_core::otlp::metrics::v1::{ResourceMetrics, metric};
 use weir_core::otlp::resource::v1::Resource;
-use weir_core::otlp::trace::v1::ResourceSpans;
+use weir_core::otlp::trace::v1::{ResourceSpans, Span};
 use weir_core::telemetry::{Counter, names};
 use weir_core::{
     Batch, BuildContext, ComponentConfig, ComponentError, ConfigError, Emitter, Processor,
@@ -159,31 +161,46 @@ impl EnrichProcessor {
             let platform = fingerprint::platform(resource);
             for sl in &mut rl.scope_logs {
                 for r in &mut sl.log_records {
-                    if self.parse_json_body && json_body::apply(r) {
-                        parsed += 1;
-                    }
-                    self.record_actions.apply(&mut r.attributes);
-                    for l in &self.lookups {
-                        l.apply(&mut r.attributes, resource);
-                    }
-                    if let Some(das) = &self.das {
-                        das.apply(
-                            &mut r.attributes,
-                            Some(&mut r.body),
-                            &r.event_name,
-                            &mut self.scratch,
-                        );
-                    }
-                    if self.fingerprint {
-                        fingerprint::apply(&mut r.attributes, platform);
-                    }
-                    if let Some(m) = &self.mask {
-                        m.apply(&mut r.attributes, Some(&mut r.body));
-                    }
+                    parsed += u64::from(self.log_record(r, resource, platform));
                 }
             }
         }
         parsed
+    }
+
+    /// Every record step on one decoded log record; true when its body was
+    /// parsed as JSON.
+    fn log_record(&mut self, r: &mut LogRecord, resource: &[KeyValue], platform: &str) -> bool {
+        let parsed = self.parse_json_body && json_body::apply(r);
+        let body = Some(&mut r.body);
+        self.record_steps(&mut r.attributes, body, resource, platform, &r.event_name);
+        if let Some(m) = &self.mask {
+            m.apply(&mut r.attributes, Some(&mut r.body));
+        }
+        parsed
+    }
+
+    /// The record steps that only touch attributes (actions, lookups,
+    /// markers, fingerprint): shared by decoded records and records edited
+    /// in their bytes (`wire.rs`).
+    fn record_steps<L: attr_list::AttrList + ?Sized>(
+        &mut self,
+        attrs: &mut L,
+        body: Option<&mut Option<AnyValue>>,
+        resource: &[KeyValue],
+        platform: &str,
+        event_name: &str,
+    ) {
+        self.record_actions.apply(attrs);
+        for l in &self.lookups {
+            l.apply(attrs, resource);
+        }
+        if let Some(das) = &self.das {
+            das.apply(attrs, body, event_name, &mut self.scratch);
+        }
+        if self.fingerprint {
+            fingerprint::apply(attrs, platform);
+        }
     }
 
     fn traces(&mut self, resource_spans: &mut [ResourceSpans]) {
@@ -192,28 +209,24 @@ impl EnrichProcessor {
             let platform = fingerprint::platform(resource);
             for ss in &mut rs.scope_spans {
                 for s in &mut ss.spans {
-                    self.record_actions.apply(&mut s.attributes);
-                    for l in &self.lookups {
-                        l.apply(&mut s.attributes, resource);
-                    }
-                    if let Some(das) = &self.das {
-                        das.apply(&mut s.attributes, None, "", &mut self.scratch);
-                    }
-                    if self.fingerprint {
-                        fingerprint::apply(&mut s.attributes, platform);
-                    }
-                    if let Some(m) = &self.mask {
-                        m.apply(&mut s.attributes, None);
-                    }
-                    for e in &mut s.events {
-                        if self.fingerprint {
-                            fingerprint::apply(&mut e.attributes, platform);
-                        }
-                        if let Some(m) = &self.mask {
-                            m.apply(&mut e.attributes, None);
-                        }
-                    }
+                    self.span(s, resource, platform);
                 }
+            }
+        }
+    }
+
+    /// Every record step on one decoded span and its events.
+    fn span(&mut self, s: &mut Span, resource: &[KeyValue], platform: &str) {
+        self.record_steps(&mut s.attributes, None, resource, platform, "");
+        if let Some(m) = &self.mask {
+            m.apply(&mut s.attributes, None);
+        }
+        for e in &mut s.events {
+            if self.fingerprint {
+                fingerprint::apply(&mut e.attributes, platform);
+            }
+            if let Some(m) = &self.mask {
+                m.apply(&mut e.attributes, None);
             }
         }
     }
@@ -266,6 +279,14 @@ impl Processor for EnrichProcessor {
         let signal = batch.signal();
         if !self.touches_resource() && !self.touches_records(signal) {
             return out.emit(batch).await;
+        }
+        let in_bytes =
+            signal != Signal::Metrics && !self.das.as_ref().is_some_and(|d| d.prefixes_body());
+        if in_bytes && let Some(bytes) = batch.received_bytes().cloned() {
+            // Bytes that do not parse go the decoded way, which reports them.
+            if let Ok(b) = self.process_wire(signal, &bytes, batch.meta()) {
+                return out.emit(b).await;
+            }
         }
         match signal {
             Signal::Logs => {

@@ -140,12 +140,23 @@ pub(crate) fn whole<'b>(
                 .map(Cow::Borrowed),
         ),
         KeySpec::ResourceAttribute(attr) => {
+            // Bytes that do not parse take the decoded way, which reports them.
+            if let Some(bytes) = batch.received_bytes()
+                && let Ok(key) = super::wire_keys::whole_by_resource(bytes, attr)
+            {
+                return Ok(key);
+            }
             let mut keys =
                 resource_attrs(batch.data()?).map(|a| a.and_then(|a| attr_value(a, attr)));
             let first = keys.next().flatten();
             keys.all(|k| k == first).then_some(first)
         }
         KeySpec::RecordAttribute(attr) => {
+            if let Some(bytes) = batch.received_bytes()
+                && let Ok(key) = super::wire_keys::whole_by_record(bytes, batch.signal(), attr)
+            {
+                return Ok(key);
+            }
             single_record_key(batch.data()?, attr).map(|k| k.map(Cow::Owned))
         }
     })

@@ -15,6 +15,7 @@ mod config;
 mod keys;
 #[cfg(test)]
 mod tests;
+mod wire_keys;
 
 use std::time::Duration;
 

@@ -483,3 +483,47 @@ async fn record_attribute_splits_spans() {
         1
     );
 }
+
+/// `b` as its protobuf bytes, as the OTLP receiver hands batches on.
+fn encoded(b: Batch) -> Batch {
+    let items = b.items();
+    Batch::from_encoded(b.signal(), b.to_protobuf(), items, BatchMeta::default())
+}
+
+#[tokio::test(start_paused = true)]
+async fn keys_are_read_from_received_bytes_without_decoding() {
+    for key in [
+        "{ resource_attribute: service.name }",
+        "{ record_attribute: tenant }",
+    ] {
+        let (mut p, cx) = build(&format!("rate: 10\nburst: 10\nkey: {key}\n"));
+        let sink = CollectSink::new();
+        let mut e = sink.emitter();
+        // Two keys (by resource, and by record), ten items each a second.
+        for (svc, tenant) in [("a", "t1"), ("b", "t2"), ("a", "t1"), ("b", "t2")] {
+            let recs = (0..5).map(|_| record(Some(tenant))).collect();
+            let b = encoded(Batch::logs(vec![resource(svc, recs)], BatchMeta::default()));
+            p.process(b, &mut e).await.unwrap();
+        }
+        let out = sink.take();
+        assert_eq!(
+            out.len(),
+            4,
+            "{key}: each key's burst holds its two batches"
+        );
+        for b in &out {
+            assert!(
+                b.received_bytes().is_some() && !b.is_decoded(),
+                "{key}: a one-key batch passes in its bytes, undecoded"
+            );
+        }
+        // Over the burst now, for both keys.
+        for svc in ["a", "b"] {
+            let tenant = if svc == "a" { "t1" } else { "t2" };
+            let recs = (0..5).map(|_| record(Some(tenant))).collect();
+            let b = encoded(Batch::logs(vec![resource(svc, recs)], BatchMeta::default()));
+            p.process(b, &mut e).await.unwrap();
+        }
+        assert_eq!(dropped(&cx), 10, "{key}");
+    }
+}

@@ -25,7 +25,8 @@ impl Attrs for [KeyValue] {
 impl Attrs for [AttrRef<'_>] {
     #[inline]
     fn get(&self, key: &str) -> Option<ValueRef<'_>> {
-        self.iter().find(|a| a.key == key).map(|a| a.value)
+        let key = key.as_bytes();
+        self.iter().find(|a| a.key_bytes == key).map(|a| a.value())
     }
 }
 

@@ -75,16 +75,14 @@ fn read_item<'a, 's>(
     };
     attrs.clear();
     let mut trace_id: &[u8] = &[];
-    let (mut number, mut text, mut error) = (0i32, "", false);
+    let (mut number, mut text, mut error) = (0i32, &[][..], false);
     for field in fields(buf, body) {
         let field = field?;
         match (field.number, field.wire_type) {
             (n, LEN) if n == f.attributes => attrs.push(attr(buf, &field)?),
             (n, LEN) if n == f.trace_id => trace_id = &buf[field.value.clone()],
             (2, VARINT) if signal == Signal::Logs => number = varint_value(buf, &field) as i32,
-            (3, LEN) if signal == Signal::Logs => {
-                text = std::str::from_utf8(&buf[field.value.clone()]).unwrap_or("")
-            }
+            (3, LEN) if signal == Signal::Logs => text = &buf[field.value.clone()],
             (15, LEN) if signal == Signal::Traces => {
                 error = false;
                 for sf in fields(buf, field.value.clone()) {
@@ -104,8 +102,9 @@ fn read_item<'a, 's>(
         } else {
             Some(trace_id)
         },
+        // The text is read only when the number is unset.
         severity: if signal == Signal::Logs {
-            severity(number, text)
+            severity(number, std::str::from_utf8(text).unwrap_or(""))
         } else {
             0
         },
@@ -197,8 +196,10 @@ fn mark_ratio(
     attr_field: u32,
     ratio: f64,
 ) -> impl IntoIterator<Item = Piece> + use<> {
-    let earlier = attrs.iter().find(|a| a.key == SAMPLING_RATIO);
-    let value = match earlier.map(|a| a.value) {
+    let earlier = attrs
+        .iter()
+        .find(|a| a.key_bytes == SAMPLING_RATIO.as_bytes());
+    let value = match earlier.map(|a| a.value()) {
         Some(ValueRef::Double(d)) if d > 0.0 && d <= 1.0 => d * ratio,
         _ => ratio,
     };

@@ -8,9 +8,10 @@ mod derive;
 use std::collections::HashMap;
 
 use weir_core::ConfigError;
-use weir_core::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
+use weir_core::otlp::common::v1::{AnyValue, any_value::Value};
+use weir_otlp::splice::attrs::ValueRef;
 
-use super::attributes::{get, get_str, insert_with, position};
+use super::attr_list::{AttrList, Scalar, insert_with};
 use super::config::{DasConfig, DasTablesFile};
 
 pub use builtin::{ACTION as BUILTIN_ACTION, DOMAIN as BUILTIN_DOMAIN, STATUS as BUILTIN_STATUS};
@@ -128,9 +129,9 @@ impl Das {
 
     /// Marks one record (or span): `attrs` its attributes, `body` its body (logs
     /// only), `event_name` the record's `event_name` field (empty for spans).
-    pub(crate) fn apply(
+    pub(crate) fn apply<L: AttrList + ?Sized>(
         &self,
-        attrs: &mut Vec<KeyValue>,
+        attrs: &mut L,
         body: Option<&mut Option<AnyValue>>,
         event_name: &str,
         scratch: &mut String,
@@ -139,23 +140,20 @@ impl Das {
             http_fields(attrs);
         }
         let mut found: [Option<&str>; 3] = [None; 3];
-        for kv in attrs.iter() {
-            let Some(slot) = das_slot(&kv.key) else {
+        for i in 0..attrs.count() {
+            let Some(slot) = das_slot(attrs.key_bytes_at(i)) else {
                 continue;
             };
             if found[slot].is_some() {
                 continue;
             }
-            if let Some(AnyValue {
-                value: Some(Value::StringValue(v)),
-            }) = &kv.value
-            {
+            if let ValueRef::Str(v) = attrs.value_at(i) {
                 let table = [&self.domain, &self.action, &self.status][slot];
                 found[slot] = Some(table.marker(lower(v, scratch)));
             }
         }
         if self.from_event_name && found.iter().any(Option::is_none) {
-            let name = get_str(attrs, &self.event_name_key).unwrap_or(event_name);
+            let name = attrs.get_str(&self.event_name_key).unwrap_or(event_name);
             if !name.is_empty() {
                 let derived = derive::derive(self, lower(name, scratch));
                 for (slot, d) in found.iter_mut().zip(derived) {
@@ -168,7 +166,7 @@ impl Das {
         if found.iter().all(Option::is_none) {
             return;
         }
-        if position(attrs, &self.attribute).is_some() {
+        if attrs.position(&self.attribute).is_some() {
             return; // marked already (e.g. by an earlier enrich)
         }
         let [d, a, s] = [
@@ -189,21 +187,20 @@ impl Das {
             text.insert_str(0, &markers);
             markers.pop();
         }
-        attrs.push(KeyValue {
-            key: self.attribute.clone(),
-            value: Some(AnyValue {
-                value: Some(Value::StringValue(markers)),
-            }),
-            ..Default::default()
-        });
+        attrs.push(&self.attribute, ValueRef::Str(&markers));
+    }
+
+    /// Whether markers may change a record's body, which only the decoded
+    /// path does.
+    pub(crate) fn prefixes_body(&self) -> bool {
+        self.prefix_body
     }
 }
 
 /// Which of domain (0), action (1), status (2) an attribute key names: the
 /// key itself or its last dotted segment. Checks the fixed-length tail first,
 /// since this runs on every attribute of every record.
-fn das_slot(key: &str) -> Option<usize> {
-    let b = key.as_bytes();
+fn das_slot(b: &[u8]) -> Option<usize> {
     let tail = b.len().checked_sub(6).map(|at| &b[at..])?;
     let slot = match tail {
         b"domain" => 0,
@@ -228,15 +225,17 @@ fn lower<'s>(s: &'s str, scratch: &'s mut String) -> &'s str {
 
 /// The built-in HTTP rule: status class and success/error flags, each only when
 /// absent.
-fn http_fields(attrs: &mut Vec<KeyValue>) {
-    let code = get(attrs, "http.response.status_code").or_else(|| get(attrs, "http.status_code"));
+fn http_fields<L: AttrList + ?Sized>(attrs: &mut L) {
+    let code = attrs
+        .get("http.response.status_code")
+        .or_else(|| attrs.get("http.status_code"));
     let code = match code {
-        Some(Value::IntValue(i)) => *i,
-        Some(Value::StringValue(s)) => match s.trim().parse::<i64>() {
+        Some(ValueRef::Int(i)) => i,
+        Some(ValueRef::Str(s)) => match s.trim().parse::<i64>() {
             Ok(i) => i,
             Err(_) => return,
         },
-        Some(Value::DoubleValue(d)) if d.fract() == 0.0 => *d as i64,
+        Some(ValueRef::Double(d)) if d.fract() == 0.0 => d as i64,
         _ => return,
     };
     let (class, flag) = match code {
@@ -247,11 +246,9 @@ fn http_fields(attrs: &mut Vec<KeyValue>) {
         500..=599 => ("5xx", Some("http.server_error")),
         _ => return,
     };
-    insert_with(attrs, "http.status_class", || {
-        Value::StringValue(class.to_owned())
-    });
+    insert_with(attrs, "http.status_class", || Scalar::Str(class));
     if let Some(flag) = flag {
-        insert_with(attrs, flag, || Value::BoolValue(true));
+        insert_with(attrs, flag, || Scalar::<&str>::Bool(true));
     }
 }
 
@@ -261,13 +258,13 @@ mod tests {
 
     #[test]
     fn keys_name_a_part_by_themselves_or_by_their_last_segment() {
-        assert_eq!(das_slot("domain"), Some(0));
-        assert_eq!(das_slot("app.action"), Some(1));
-        assert_eq!(das_slot("a.b.status"), Some(2));
-        assert_eq!(das_slot("substatus"), None, "not a dotted segment");
-        assert_eq!(das_slot("status.code"), None);
-        assert_eq!(das_slot("main"), None);
-        assert_eq!(das_slot(""), None);
-        assert_eq!(das_slot(".domain"), Some(0));
+        assert_eq!(das_slot(b"domain"), Some(0));
+        assert_eq!(das_slot(b"app.action"), Some(1));
+        assert_eq!(das_slot(b"a.b.status"), Some(2));
+        assert_eq!(das_slot(b"substatus"), None, "not a dotted segment");
+        assert_eq!(das_slot(b"status.code"), None);
+        assert_eq!(das_slot(b"main"), None);
+        assert_eq!(das_slot(b""), None);
+        assert_eq!(das_slot(b".domain"), Some(0));
     }
 }

@@ -6,6 +6,7 @@ mod attributes;
 mod das;
 mod masking;
 mod signals;
+mod wire;
 
 use std::io::Write;
 use std::sync::Arc;
