@@ -5,6 +5,8 @@ pub mod adaptive_batch;
 pub mod enrich;
 pub mod rate_limit;
 pub mod sample;
+#[cfg(test)]
+mod test_support;
 
 use weir_core::Registry;
 

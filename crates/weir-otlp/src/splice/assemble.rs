@@ -312,7 +312,7 @@ impl Assembly {
 /// Writes a tag byte and a length prefix.
 fn put_len_field(out: &mut Vec<u8>, tag: u8, len: usize) {
     out.push(tag);
-    prost::encoding::encode_varint(len as u64, out);
+    super::read::put_varint(out, len as u64);
 }
 
 #[cfg(test)]

@@ -3,9 +3,11 @@
 
 use std::ops::Range;
 
-use prost::encoding::{encode_varint, encoded_len_varint};
+use prost::encoding::encoded_len_varint;
 
-use super::read::{Field, I64, LEN, Malformed, VARINT, fields, fixed64_value, varint_value};
+use super::read::{
+    Field, I64, LEN, Malformed, VARINT, fields, fixed64_value, put_varint, varint_value,
+};
 
 /// An attribute value, borrowed from the bytes.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -139,7 +141,7 @@ pub fn value_len(v: &ValueRef<'_>) -> usize {
 pub fn put_value(out: &mut Vec<u8>, v: &ValueRef<'_>) {
     let put_len = |tag: u8, b: &[u8], out: &mut Vec<u8>| {
         out.push(tag);
-        encode_varint(b.len() as u64, out);
+        put_varint(out, b.len() as u64);
         out.extend_from_slice(b);
     };
     match v {
@@ -148,7 +150,7 @@ pub fn put_value(out: &mut Vec<u8>, v: &ValueRef<'_>) {
         ValueRef::Bool(b) => out.extend_from_slice(&[0x10, u8::from(*b)]),
         ValueRef::Int(i) => {
             out.push(0x18);
-            encode_varint(*i as u64, out);
+            put_varint(out, *i as u64);
         }
         ValueRef::Double(d) => {
             out.push(0x21);
@@ -171,15 +173,15 @@ pub fn put_attr(out: &mut Vec<u8>, field: u32, key: &str, v: &ValueRef<'_>) {
     };
     // prost writes a present `value` message even when it is empty.
     let kv_len = key_part + 1 + encoded_len_varint(value_len as u64) + value_len;
-    encode_varint(u64::from(field << 3 | 2), out);
-    encode_varint(kv_len as u64, out);
+    put_varint(out, u64::from(field << 3 | 2));
+    put_varint(out, kv_len as u64);
     if !key.is_empty() {
         out.push(0x0a);
-        encode_varint(key.len() as u64, out);
+        put_varint(out, key.len() as u64);
         out.extend_from_slice(key.as_bytes());
     }
     out.push(0x12);
-    encode_varint(value_len as u64, out);
+    put_varint(out, value_len as u64);
     put_value(out, v);
 }
 
@@ -192,16 +194,16 @@ pub fn put_attr_raw(out: &mut Vec<u8>, field: u32, key: &[u8], value: Option<&[u
         1 + encoded_len_varint(key.len() as u64) + key.len()
     };
     let value_part = value.map_or(0, |v| 1 + encoded_len_varint(v.len() as u64) + v.len());
-    encode_varint(u64::from(field << 3 | 2), out);
-    encode_varint((key_part + value_part) as u64, out);
+    put_varint(out, u64::from(field << 3 | 2));
+    put_varint(out, (key_part + value_part) as u64);
     if !key.is_empty() {
         out.push(0x0a);
-        encode_varint(key.len() as u64, out);
+        put_varint(out, key.len() as u64);
         out.extend_from_slice(key);
     }
     if let Some(v) = value {
         out.push(0x12);
-        encode_varint(v.len() as u64, out);
+        put_varint(out, v.len() as u64);
         out.extend_from_slice(v);
     }
 }

@@ -70,6 +70,19 @@ fn varint_slow(buf: &[u8], pos: &mut usize, end: usize) -> Result<u64, Malformed
     Err(Malformed { at: start })
 }
 
+/// Writes `v` as a varint. Lengths and tags here are mostly one or two
+/// bytes, which take no loop.
+#[inline(always)]
+pub fn put_varint(out: &mut Vec<u8>, v: u64) {
+    if v < 0x80 {
+        out.push(v as u8);
+    } else if v < 0x4000 {
+        out.extend_from_slice(&[(v as u8) | 0x80, (v >> 7) as u8]);
+    } else {
+        prost::encoding::encode_varint(v, out);
+    }
+}
+
 /// The fields of the message in `buf[range]`, in order.
 pub fn fields(buf: &[u8], range: Range<usize>) -> Fields<'_> {
     Fields {
@@ -197,6 +210,19 @@ mod tests {
         assert_eq!((inner[0].number, inner[0].wire_type), (3, VARINT));
         assert_eq!(varint_value(&buf, &inner[0]), 300);
         assert_eq!(fs[1].raw.end, buf.len());
+    }
+
+    #[test]
+    fn varints_written_as_prost_writes_them() {
+        for v in [0u64, 1, 127, 128, 300, 16_383, 16_384, 1 << 40, u64::MAX] {
+            let mut ours = Vec::new();
+            put_varint(&mut ours, v);
+            let mut theirs = Vec::new();
+            prost::encoding::encode_varint(v, &mut theirs);
+            assert_eq!(ours, theirs, "{v}");
+            let mut pos = 0;
+            assert_eq!(varint(&ours, &mut pos, ours.len()), Ok(v));
+        }
     }
 
     #[test]

@@ -146,7 +146,8 @@ impl Actions {
                 (ActionKind::Rename, Some(i)) => {
                     // As on a Vec: take `i` out, drop the first `to` of the
                     // rest, append the moved value under `to`.
-                    let j = (0..attrs.count()).find(|&j| j != i && attrs.key_at(j) == a.to);
+                    let to = a.to.as_bytes();
+                    let j = (0..attrs.count()).find(|&j| j != i && attrs.key_bytes_at(j) == to);
                     match j {
                         Some(j) if j > i => {
                             attrs.move_renamed(i, &a.to);

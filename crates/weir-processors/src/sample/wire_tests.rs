@@ -3,6 +3,8 @@
 //! attributes and count the same decisions.
 
 use proptest::prelude::*;
+
+use crate::test_support::without_empty_groups;
 use weir_core::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
 use weir_core::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use weir_core::otlp::resource::v1::Resource;
@@ -143,26 +145,6 @@ fn run(yaml: &str, signal: Signal, batch: Batch) -> (Vec<SignalData>, Vec<(Strin
         .collect();
     counters.sort();
     (data, counters)
-}
-
-fn without_empty_groups(data: SignalData) -> SignalData {
-    match data {
-        SignalData::Logs(mut v) => {
-            for r in &mut v {
-                r.scope_logs.retain(|s| !s.log_records.is_empty());
-            }
-            v.retain(|r| !r.scope_logs.is_empty());
-            SignalData::Logs(v)
-        }
-        SignalData::Traces(mut v) => {
-            for r in &mut v {
-                r.scope_spans.retain(|s| !s.spans.is_empty());
-            }
-            v.retain(|r| !r.scope_spans.is_empty());
-            SignalData::Traces(v)
-        }
-        other => other,
-    }
 }
 
 fn both_paths(yaml: &str, signal: Signal, decoded: Batch) -> Result<(), TestCaseError> {

@@ -3,6 +3,8 @@
 //! that send a record down the decoded path: JSON bodies, secrets, events).
 
 use proptest::prelude::*;
+
+use crate::test_support::without_empty_groups;
 use weir_core::SignalData;
 use weir_core::otlp::trace::v1::span::Event;
 
@@ -163,26 +165,6 @@ fn arb_config() -> impl Strategy<Value = String> {
             }
             y
         })
-}
-
-fn without_empty_groups(data: SignalData) -> SignalData {
-    match data {
-        SignalData::Logs(mut v) => {
-            for r in &mut v {
-                r.scope_logs.retain(|s| !s.log_records.is_empty());
-            }
-            v.retain(|r| !r.scope_logs.is_empty());
-            SignalData::Logs(v)
-        }
-        SignalData::Traces(mut v) => {
-            for r in &mut v {
-                r.scope_spans.retain(|s| !s.spans.is_empty());
-            }
-            v.retain(|r| !r.scope_spans.is_empty());
-            SignalData::Traces(v)
-        }
-        other => other,
-    }
 }
 
 /// Runs `batch` through a fresh `enrich` of `yaml`: the data it emitted (empty
