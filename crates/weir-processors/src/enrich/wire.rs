@@ -207,19 +207,25 @@ fn load<'a>(
     for f in fields(buf, unit) {
         let f = f?;
         if f.number == shape.attributes && f.wire_type == LEN {
-            let mut key = Loc::Orig(0..0);
-            let mut value = None;
-            for kf in fields(buf, f.value.clone()) {
-                let kf = kf?;
-                match (kf.number, kf.wire_type) {
-                    (1, LEN) => key = Loc::Orig(kf.value),
-                    (2, LEN) => value = Some(Loc::Orig(kf.value)),
-                    _ => {}
+            let (key, value) = match canonical_kv(buf, f.value.clone()) {
+                Some(parts) => parts,
+                None => {
+                    let mut key = 0..0;
+                    let mut value = None;
+                    for kf in fields(buf, f.value.clone()) {
+                        let kf = kf?;
+                        match (kf.number, kf.wire_type) {
+                            (1, LEN) => key = kf.value,
+                            (2, LEN) => value = Some(kf.value),
+                            _ => {}
+                        }
+                    }
+                    (key, value)
                 }
-            }
+            };
             attrs.entries.push(Entry {
-                key,
-                value,
+                key: Loc::Orig(key),
+                value: value.map(Loc::Orig),
                 raw: Some(f.raw),
             });
             continue;
@@ -237,6 +243,27 @@ fn load<'a>(
         }
     }
     Ok(loaded)
+}
+
+/// The key and value ranges of a `KeyValue` body laid out as every encoder
+/// writes it (key, then value, each with a one-byte length); `None` for any
+/// other layout, which the general reader handles.
+#[inline]
+fn canonical_kv(buf: &[u8], body: Range<usize>) -> Option<(Range<usize>, Option<Range<usize>>)> {
+    let b = &buf[body.clone()];
+    if b.len() < 2 || b[0] != 0x0a || b[1] >= 0x80 {
+        return None;
+    }
+    let key_end = 2 + usize::from(b[1]);
+    let key = body.start + 2..body.start + key_end;
+    if key_end == b.len() {
+        return (key_end <= b.len()).then_some((key, None));
+    }
+    if b.len() < key_end + 2 || b[key_end] != 0x12 || b[key_end + 1] >= 0x80 {
+        return None;
+    }
+    let value_end = key_end + 2 + usize::from(b[key_end + 1]);
+    (value_end == b.len()).then(|| (key, Some(body.start + key_end + 2..body.start + value_end)))
 }
 
 impl EnrichProcessor {

@@ -143,6 +143,24 @@ impl Sampler {
         self.rules.is_empty() && self.ratio.keeps_all()
     }
 
+    /// Every attribute key a decision may read (rules, `hash_attribute`).
+    pub fn attribute_keys(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = self
+            .rules
+            .iter()
+            .filter_map(|r| match &r.kind {
+                RuleKind::Attribute { key, .. } | RuleKind::RatioBy { key, .. } => {
+                    Some(key.as_str())
+                }
+                _ => None,
+            })
+            .chain(self.hash_attribute.as_deref())
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    }
+
     /// The `rule` labels, in decision-index order (the top-level ratio last).
     pub fn rule_names(&self) -> impl Iterator<Item = &str> {
         self.rules

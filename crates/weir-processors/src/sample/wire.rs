@@ -60,12 +60,14 @@ impl<'a> Item for WireItem<'a, '_> {
     }
 }
 
-/// Reads what sampling needs of the unit `body` of `buf`, collecting its
-/// attributes into `attrs`.
+/// Reads what sampling needs of the unit `body` of `buf`, collecting into
+/// `attrs` the attributes whose key is in `wanted` (the keys the rules read,
+/// and `sampling.ratio`); the others are skipped after their key.
 fn read_item<'a, 's>(
     buf: &'a [u8],
     body: Range<usize>,
     signal: Signal,
+    wanted: &[&[u8]],
     attrs: &'s mut Vec<AttrRef<'a>>,
 ) -> Result<WireItem<'a, 's>, Malformed> {
     let f = if signal == Signal::Logs {
@@ -79,7 +81,11 @@ fn read_item<'a, 's>(
     for field in fields(buf, body) {
         let field = field?;
         match (field.number, field.wire_type) {
-            (n, LEN) if n == f.attributes => attrs.push(attr(buf, &field)?),
+            (n, LEN) if n == f.attributes => {
+                if wanted.contains(&first_key(buf, &field)) {
+                    attrs.push(attr(buf, &field)?);
+                }
+            }
             (n, LEN) if n == f.trace_id => trace_id = &buf[field.value.clone()],
             (2, VARINT) if signal == Signal::Logs => number = varint_value(buf, &field) as i32,
             (3, LEN) if signal == Signal::Logs => text = &buf[field.value.clone()],
@@ -112,6 +118,19 @@ fn read_item<'a, 's>(
     })
 }
 
+/// The key of the `KeyValue` in attribute field `f`, read from its first
+/// field when that is the key (as every encoder writes it); otherwise the
+/// whole message is read.
+#[inline]
+fn first_key<'a>(buf: &'a [u8], f: &weir_otlp::splice::read::Field) -> &'a [u8] {
+    let v = &buf[f.value.clone()];
+    if v.len() >= 2 && v[0] == 0x0a && usize::from(v[1]) < 0x80 && 2 + usize::from(v[1]) <= v.len()
+    {
+        return &v[2..2 + usize::from(v[1])];
+    }
+    attr(buf, f).map_or(&[][..], |a| a.key_bytes)
+}
+
 /// What sampling a batch's bytes gave.
 pub(crate) enum Sampled {
     /// Every record kept unchanged: pass the batch on as it is.
@@ -137,6 +156,12 @@ pub(crate) fn sample(
     } else {
         SPAN_FIELDS.attributes
     };
+    let mut wanted: Vec<&[u8]> = sampler
+        .attribute_keys()
+        .into_iter()
+        .map(str::as_bytes)
+        .collect();
+    wanted.push(SAMPLING_RATIO.as_bytes());
     let mut resource: Vec<AttrRef<'_>> = Vec::new();
     let mut attrs: Vec<AttrRef<'_>> = Vec::new();
     let mut changed = false;
@@ -151,7 +176,7 @@ pub(crate) fn sample(
         for s in &layout.scopes[r.scopes.clone()] {
             let slot = asm.add_scope(ri, Header::from_layout(src, layout.header(&s.header)));
             for unit in &layout.units[s.units.clone()] {
-                let item = read_item(bytes, unit.clone(), signal, &mut attrs)?;
+                let item = read_item(bytes, unit.clone(), signal, &wanted, &mut attrs)?;
                 let d = sampler.decide(&item, &resource[..], rng);
                 tally[d.rule][usize::from(d.keep)] += 1;
                 if !d.keep {
