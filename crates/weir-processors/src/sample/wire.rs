@@ -81,10 +81,10 @@ fn read_item<'a, 's>(
     for field in fields(buf, body) {
         let field = field?;
         match (field.number, field.wire_type) {
-            (n, LEN) if n == f.attributes => {
-                if wanted.contains(&first_key(buf, &field)) {
-                    attrs.push(attr(buf, &field)?);
-                }
+            // Other attributes fall through to `_`: no other arm takes their
+            // field number.
+            (n, LEN) if n == f.attributes && wanted.contains(&first_key(buf, &field)) => {
+                attrs.push(attr(buf, &field)?)
             }
             (n, LEN) if n == f.trace_id => trace_id = &buf[field.value.clone()],
             (2, VARINT) if signal == Signal::Logs => number = varint_value(buf, &field) as i32,
