@@ -4,11 +4,10 @@
 
 use proptest::prelude::*;
 
-use crate::test_support::without_empty_groups;
+use crate::test_support::{logs_batch, resource, traces_batch, without_empty_groups};
 use weir_core::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
-use weir_core::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use weir_core::otlp::resource::v1::Resource;
-use weir_core::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span, Status};
+use weir_core::otlp::logs::v1::LogRecord;
+use weir_core::otlp::trace::v1::{Span, Status};
 use weir_core::telemetry::{Kind, Metric};
 use weir_core::testing::CollectSink;
 use weir_core::{
@@ -164,15 +163,8 @@ proptest! {
         yaml in arb_config(),
         groups in prop::collection::vec((arb_attrs(), prop::collection::vec(arb_record(), 0..12)), 1..4),
     ) {
-        let logs = groups
-            .into_iter()
-            .map(|(resource, records)| ResourceLogs {
-                resource: Some(Resource { attributes: resource, ..Default::default() }),
-                scope_logs: vec![ScopeLogs { log_records: records, ..Default::default() }],
-                ..Default::default()
-            })
-            .collect();
-        both_paths(&yaml, Signal::Logs, Batch::logs(logs, BatchMeta::default()))?;
+        let batch = logs_batch(groups.into_iter().map(|(r, recs)| (Some(resource(r)), recs)));
+        both_paths(&yaml, Signal::Logs, batch)?;
     }
 
     #[test]
@@ -180,14 +172,7 @@ proptest! {
         yaml in arb_config(),
         groups in prop::collection::vec((arb_attrs(), prop::collection::vec(arb_span(), 0..12)), 1..4),
     ) {
-        let traces = groups
-            .into_iter()
-            .map(|(resource, spans)| ResourceSpans {
-                resource: Some(Resource { attributes: resource, ..Default::default() }),
-                scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
-                ..Default::default()
-            })
-            .collect();
-        both_paths(&yaml, Signal::Traces, Batch::traces(traces, BatchMeta::default()))?;
+        let batch = traces_batch(groups.into_iter().map(|(r, spans)| (Some(resource(r)), spans)));
+        both_paths(&yaml, Signal::Traces, batch)?;
     }
 }

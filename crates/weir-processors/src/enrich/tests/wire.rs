@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 
-use crate::test_support::without_empty_groups;
+use crate::test_support::{logs_batch, resource, traces_batch, without_empty_groups};
 use weir_core::SignalData;
 use weir_core::otlp::trace::v1::span::Event;
 
@@ -211,13 +211,6 @@ fn both_paths(yaml: &str, signal: Signal, decoded: Batch) -> Result<(), TestCase
     Ok(())
 }
 
-fn resource_of(attrs: Vec<KeyValue>, present: bool) -> Option<Resource> {
-    present.then(|| Resource {
-        attributes: attrs,
-        ..Default::default()
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
@@ -227,15 +220,8 @@ proptest! {
         groups in prop::collection::vec(
             (arb_attrs(), any::<bool>(), prop::collection::vec(arb_record(), 0..6)), 1..3),
     ) {
-        let logs = groups
-            .into_iter()
-            .map(|(res, present, records)| ResourceLogs {
-                resource: resource_of(res, present),
-                scope_logs: vec![ScopeLogs { log_records: records, ..Default::default() }],
-                ..Default::default()
-            })
-            .collect();
-        both_paths(&yaml, Signal::Logs, Batch::logs(logs, BatchMeta::default()))?;
+        let batch = logs_batch(groups.into_iter().map(|(r, present, recs)| (present.then(|| resource(r)), recs)));
+        both_paths(&yaml, Signal::Logs, batch)?;
     }
 
     #[test]
@@ -244,14 +230,7 @@ proptest! {
         groups in prop::collection::vec(
             (arb_attrs(), any::<bool>(), prop::collection::vec(arb_span(), 0..6)), 1..3),
     ) {
-        let traces = groups
-            .into_iter()
-            .map(|(res, present, spans)| ResourceSpans {
-                resource: resource_of(res, present),
-                scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
-                ..Default::default()
-            })
-            .collect();
-        both_paths(&yaml, Signal::Traces, Batch::traces(traces, BatchMeta::default()))?;
+        let batch = traces_batch(groups.into_iter().map(|(r, present, spans)| (present.then(|| resource(r)), spans)));
+        both_paths(&yaml, Signal::Traces, batch)?;
     }
 }
