@@ -4,7 +4,8 @@
 //! requests when the destination struggles.
 //!
 //! The runtime owns one [`ExporterLoad`] per exporter and updates it from the
-//! exporter harness; every processor gets a [`Downstream`] over the exporters
+//! exporter harness (send times, throttling) and the exporter's queue (its
+//! fill, on every send and take); every processor gets a [`Downstream`] over the exporters
 //! of its pipeline in [`BuildContext::downstream`](crate::BuildContext). Reads
 //! and writes are single atomic operations, so a processor may read it on every
 //! batch.

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::time::Instant;
 use weir_core::telemetry::Gauge;
-use weir_core::{Batch, BatchSink, SendError};
+use weir_core::{Batch, BatchSink, ExporterLoad, SendError};
 
 /// What travels on an edge: the batch and the byte permits it holds.
 struct Envelope {
@@ -26,6 +26,7 @@ pub struct EdgeSender {
     bytes: Arc<Semaphore>,
     max_bytes: u32,
     items: Gauge,
+    fill: Option<Arc<FillReport>>,
 }
 
 /// Receiving half of an edge.
@@ -34,26 +35,73 @@ pub struct EdgeReceiver {
     bytes: Arc<Semaphore>,
     max_bytes: u32,
     items: Gauge,
+    fill: Option<Arc<FillReport>>,
+}
+
+/// Where an edge reports how full it is, on every send and every take, so
+/// the reading is live even while nobody takes from it (an exporter stuck
+/// in a slow delivery is exactly when its queue fills).
+struct FillReport {
+    load: ExporterLoad,
+    bytes: Arc<Semaphore>,
+    max_bytes: u32,
+}
+
+impl FillReport {
+    fn report(&self, slots_used: usize, max_slots: usize) {
+        let fill = fill_of(
+            slots_used,
+            max_slots,
+            self.bytes.available_permits(),
+            self.max_bytes,
+        );
+        self.load.set_queue_fill(fill);
+    }
+}
+
+/// The larger of the slot and byte fill, 0 to 1.
+fn fill_of(slots_used: usize, max_slots: usize, bytes_free: usize, max_bytes: u32) -> f64 {
+    let bytes_used = max_bytes as usize - bytes_free.min(max_bytes as usize);
+    (slots_used as f64 / max_slots.max(1) as f64).max(bytes_used as f64 / max_bytes as f64)
 }
 
 /// An edge holding `capacity` batches and about `max_bytes` encoded bytes; `items`
 /// tracks the items waiting in it.
 pub fn edge(capacity: usize, max_bytes: usize, items: Gauge) -> (EdgeSender, EdgeReceiver) {
+    edge_reporting(capacity, max_bytes, items, None)
+}
+
+/// An [`edge`] that also keeps `load`'s queue fill up to date (exporter queues).
+pub fn edge_reporting(
+    capacity: usize,
+    max_bytes: usize,
+    items: Gauge,
+    load: Option<ExporterLoad>,
+) -> (EdgeSender, EdgeReceiver) {
     let (tx, rx) = mpsc::channel(capacity.max(1));
     let max_bytes = u32::try_from(max_bytes.max(1)).unwrap_or(u32::MAX >> 1);
     let bytes = Arc::new(Semaphore::new(max_bytes as usize));
+    let fill = load.map(|load| {
+        Arc::new(FillReport {
+            load,
+            bytes: bytes.clone(),
+            max_bytes,
+        })
+    });
     (
         EdgeSender {
             tx,
             bytes: bytes.clone(),
             max_bytes,
             items: items.clone(),
+            fill: fill.clone(),
         },
         EdgeReceiver {
             rx,
             bytes,
             max_bytes,
             items,
+            fill,
         },
     )
 }
@@ -63,6 +111,7 @@ struct Reservation {
     slot: mpsc::OwnedPermit<Envelope>,
     bytes: OwnedSemaphorePermit,
     items: Gauge,
+    fill: Option<Arc<FillReport>>,
 }
 
 impl Reservation {
@@ -71,7 +120,10 @@ impl Reservation {
         // The receiver gives the permits back when it takes the batch.
         self.bytes.forget();
         self.items.add(batch.items() as i64);
-        self.slot.send(Envelope { batch, bytes: n });
+        let tx = self.slot.send(Envelope { batch, bytes: n });
+        if let Some(f) = &self.fill {
+            f.report(tx.max_capacity() - tx.capacity(), tx.max_capacity());
+        }
     }
 }
 
@@ -107,6 +159,7 @@ impl EdgeSender {
                 slot,
                 bytes,
                 items: self.items.clone(),
+                fill: self.fill.clone(),
             })
         };
         match deadline {
@@ -153,6 +206,9 @@ impl EdgeReceiver {
     fn release(&self, env: Envelope) -> Batch {
         self.bytes.add_permits(env.bytes as usize);
         self.items.add(-(env.batch.items() as i64));
+        if let Some(f) = &self.fill {
+            f.report(self.rx.len(), self.rx.max_capacity());
+        }
         env.batch
     }
 
@@ -163,10 +219,12 @@ impl EdgeReceiver {
 
     /// How full the edge is, 0 to 1: the larger of its slot and byte fill.
     pub fn fill(&self) -> f64 {
-        let slots = self.rx.len() as f64 / self.rx.max_capacity() as f64;
-        let used =
-            self.max_bytes as usize - self.bytes.available_permits().min(self.max_bytes as usize);
-        slots.max(used as f64 / self.max_bytes as f64)
+        fill_of(
+            self.rx.len(),
+            self.rx.max_capacity(),
+            self.bytes.available_permits(),
+            self.max_bytes,
+        )
     }
 }
 
@@ -293,6 +351,24 @@ mod tests {
         rx.recv().await.unwrap();
         rx.recv().await.unwrap();
         assert_eq!(rx.fill(), 0.0);
+    }
+
+    #[tokio::test]
+    async fn a_reporting_edge_keeps_the_load_current_while_nobody_takes() {
+        let load = ExporterLoad::new();
+        let (tx, mut rx) = edge_reporting(2, 1 << 20, Gauge::detached(), Some(load.clone()));
+        tx.send(batch(), None).await.unwrap();
+        assert_eq!(load.queue_fill(), 0.5);
+        tx.send(batch(), None).await.unwrap();
+        assert_eq!(
+            load.queue_fill(),
+            1.0,
+            "full, and the receiver never polled"
+        );
+        rx.recv().await.unwrap();
+        assert_eq!(load.queue_fill(), 0.5);
+        rx.recv().await.unwrap();
+        assert_eq!(load.queue_fill(), 0.0);
     }
 
     #[tokio::test]

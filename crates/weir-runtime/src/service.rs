@@ -14,7 +14,7 @@ use weir_core::telemetry::names;
 use weir_core::{BatchSink, ComponentId, Emitter, Output, ReceiverContext, Shutdown, Signal};
 
 use crate::build::BuiltService;
-use crate::channel::{EdgeSender, FanOut, edge};
+use crate::channel::{EdgeSender, FanOut, edge, edge_reporting};
 use crate::exporter::{ExporterReport, ExporterTask};
 use crate::processor_task::run_processor;
 use crate::telemetry::server::{self, Lifecycle};
@@ -113,7 +113,12 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
         x.telemetry
             .gauge(names::EXPORTER_QUEUE_CAPACITY, None, &[])
             .set(q.capacity as i64);
-        let (tx, rx) = edge(q.capacity, q.max_bytes.as_usize(), gauge);
+        let (tx, rx) = edge_reporting(
+            q.capacity,
+            q.max_bytes.as_usize(),
+            gauge,
+            Some(x.load.clone()),
+        );
         exporter_inputs.insert(x.id.clone(), tx);
         let task = ExporterTask::new(
             x.exporter,

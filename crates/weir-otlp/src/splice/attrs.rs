@@ -1,9 +1,12 @@
 //! OTLP attributes in place: reading a `KeyValue` and its `AnyValue` from the
 //! bytes, and writing new ones into an arena.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
+use prost::Message;
 use prost::encoding::encoded_len_varint;
+use weir_core::otlp::common::v1::{AnyValue, ArrayValue, KeyValueList, any_value};
 
 use super::read::{
     Field, I64, LEN, Malformed, VARINT, fields, fixed64_value, put_varint, varint_value,
@@ -30,13 +33,61 @@ pub enum ValueRef<'a> {
     Kvlist(&'a [u8]),
 }
 
-impl ValueRef<'_> {
+impl<'a> ValueRef<'a> {
     /// The string value, if this is one.
     pub fn as_str(&self) -> Option<&str> {
         match self {
             ValueRef::Str(s) => Some(s),
             _ => None,
         }
+    }
+
+    /// A decoded value seen the same way, so one piece of code reads both
+    /// forms. Meant for reading scalars: a decoded array or map is not
+    /// encoded for the view and reads as an empty one.
+    pub fn view(v: Option<&'a AnyValue>) -> ValueRef<'a> {
+        use any_value::Value as V;
+        match v.and_then(|v| v.value.as_ref()) {
+            None | Some(V::StringValueStrindex(_)) => ValueRef::Empty,
+            Some(V::StringValue(s)) => ValueRef::Str(s),
+            Some(V::BoolValue(b)) => ValueRef::Bool(*b),
+            Some(V::IntValue(i)) => ValueRef::Int(*i),
+            Some(V::DoubleValue(d)) => ValueRef::Double(*d),
+            Some(V::BytesValue(b)) => ValueRef::Bytes(b),
+            Some(V::ArrayValue(_)) => ValueRef::Array(&[]),
+            Some(V::KvlistValue(_)) => ValueRef::Kvlist(&[]),
+        }
+    }
+
+    /// The value decoded (arrays and maps from their bytes).
+    pub fn to_any_value(&self) -> AnyValue {
+        use any_value::Value as V;
+        let value = match *self {
+            ValueRef::Empty => None,
+            ValueRef::Str(s) => Some(V::StringValue(s.to_owned())),
+            ValueRef::Bool(b) => Some(V::BoolValue(b)),
+            ValueRef::Int(i) => Some(V::IntValue(i)),
+            ValueRef::Double(d) => Some(V::DoubleValue(d)),
+            ValueRef::Bytes(b) => Some(V::BytesValue(b.to_vec())),
+            ValueRef::Array(b) => Some(V::ArrayValue(ArrayValue::decode(b).unwrap_or_default())),
+            ValueRef::Kvlist(b) => {
+                Some(V::KvlistValue(KeyValueList::decode(b).unwrap_or_default()))
+            }
+        };
+        AnyValue { value }
+    }
+
+    /// A scalar as text: a string as it is, numbers and booleans printed,
+    /// bytes as (lossy) UTF-8; `None` for arrays, maps and no value.
+    pub fn scalar_text(&self) -> Option<Cow<'a, str>> {
+        Some(match *self {
+            ValueRef::Str(s) => Cow::Borrowed(s),
+            ValueRef::Bool(b) => Cow::Owned(b.to_string()),
+            ValueRef::Int(i) => Cow::Owned(i.to_string()),
+            ValueRef::Double(d) => Cow::Owned(d.to_string()),
+            ValueRef::Bytes(b) => String::from_utf8_lossy(b),
+            _ => return None,
+        })
     }
 }
 

@@ -10,7 +10,9 @@ use prost::Message;
 use tokio::time::Instant;
 use weir_core::{Batch, BatchMeta};
 
-use super::merge::{Header, Merger, Shape, Slot, alone_len};
+use weir_otlp::splice::Assembly;
+
+use super::merge::{Header, Merger, Shape, Slot};
 use super::split;
 
 /// Why a batch left.
@@ -118,12 +120,13 @@ impl<K: Shape> Batcher<K> {
                 for unit in units {
                     left -= 1;
                     let len = unit.encoded_len();
-                    if K::items(&unit) <= self.max_items && alone_len(rh, sh, len) <= self.max_bytes
+                    if K::items(&unit) <= self.max_items
+                        && Assembly::size_alone(rh, sh, len) <= self.max_bytes
                     {
                         self.place(&res, &scope, &mut slot, (unit, len, left), &mut input, out);
                     } else {
                         let max_bytes = self.max_bytes;
-                        let fits = move |l: usize| alone_len(rh, sh, l) <= max_bytes;
+                        let fits = move |l: usize| Assembly::size_alone(rh, sh, l) <= max_bytes;
                         split::cut::<K>(unit, self.max_items, &fits, &mut pieces);
                         for (piece, len) in pieces.drain(..) {
                             self.place(

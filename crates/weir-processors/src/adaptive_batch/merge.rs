@@ -20,6 +20,7 @@ use weir_core::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use weir_core::otlp::metrics::v1::{Metric, ResourceMetrics, ScopeMetrics};
 use weir_core::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use weir_core::{BatchMeta, ClientInfo, SignalData, data_points};
+use weir_otlp::splice::{Assembly, field_len};
 
 /// The shape of one signal's OTLP data: resource → scope → unit.
 ///
@@ -131,23 +132,6 @@ impl Shape for Metrics {
     }
 }
 
-/// Bytes a varint of `n` takes.
-pub(crate) fn varint_len(n: usize) -> usize {
-    prost::encoding::encoded_len_varint(n as u64)
-}
-
-/// Bytes a length-delimited field with a one-byte tag and a `body`-byte
-/// message takes. Every repeated message field met here has tag 1 or 2.
-pub(crate) fn field_len(body: usize) -> usize {
-    1 + varint_len(body) + body
-}
-
-/// Encoded size of a batch holding only one unit of `unit_len` bytes under a
-/// resource header of `res_hdr` and a scope header of `scope_hdr` bytes.
-pub(crate) fn alone_len(res_hdr: usize, scope_hdr: usize, unit_len: usize) -> usize {
-    field_len(res_hdr + field_len(scope_hdr + field_len(unit_len)))
-}
-
 /// A resource or scope, encoded without its children: the grouping key.
 pub(crate) struct Header<M> {
     /// The message with its children left out.
@@ -241,7 +225,7 @@ impl<K: Shape> Merger<K> {
     ) -> usize {
         let unit = field_len(unit_len);
         match (slot.res, slot.scope) {
-            (None, _) => self.size + alone_len(res_hdr, scope_hdr, unit_len),
+            (None, _) => self.size + Assembly::size_alone(res_hdr, scope_hdr, unit_len),
             (Some(r), None) => {
                 let g = &self.groups[r];
                 let body = g.body + field_len(scope_hdr + unit);

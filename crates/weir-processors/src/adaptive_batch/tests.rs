@@ -234,6 +234,18 @@ async fn light_traffic_leaves_after_min_delay() {
     assert_eq!(flushes(&cx, "delay"), 1);
 }
 
+/// Two seconds of heavy traffic: 50 items every millisecond (100,000 in
+/// all), with the processor's timer run every millisecond when `ticks`.
+async fn fifty_a_millisecond(p: &mut AdaptiveBatchProcessor, out: &mut Emitter, ticks: bool) {
+    for i in 0..2000 {
+        p.process(simple(50, i * 50), out).await.unwrap();
+        tokio::time::advance(ms(1)).await;
+        if ticks {
+            p.on_timer(out).await.unwrap();
+        }
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn heavy_traffic_lets_batches_grow() {
     let cx = cx();
@@ -244,11 +256,7 @@ async fn heavy_traffic_lets_batches_grow() {
     let sink = CollectSink::new();
     let mut out = sink.emitter();
     // 50 items every ms: 50,000/s, 5,000 in the target latency (> max_items).
-    for i in 0..2000 {
-        p.process(simple(50, i * 50), &mut out).await.unwrap();
-        tokio::time::advance(ms(1)).await;
-        p.on_timer(&mut out).await.unwrap();
-    }
+    fifty_a_millisecond(&mut p, &mut out, true).await;
     assert!(p.delay_target() >= ms(90), "{:?}", p.delay_target());
     let batches = sink.take();
     // Once the rate is known, batches fill to max_items instead of leaving
@@ -315,10 +323,7 @@ async fn what_the_runtime_reports_of_the_exporters_moves_the_delay() {
     );
     let sink = CollectSink::new();
     let mut out = sink.emitter();
-    for i in 0..2000 {
-        p.process(simple(50, i * 50), &mut out).await.unwrap();
-        tokio::time::advance(ms(1)).await;
-    }
+    fifty_a_millisecond(&mut p, &mut out, false).await;
     let calm = p.delay_target();
     assert!(calm >= ms(90), "{calm:?}");
     // Sends taking 40 ms leave 60 ms of the target to batching.

@@ -2,8 +2,7 @@
 //! written once: for decoded records (`Vec<KeyValue>`) and for records edited
 //! in their received bytes (`wire::WireAttrs`).
 
-use prost::Message;
-use weir_core::otlp::common::v1::{AnyValue, ArrayValue, KeyValue, KeyValueList, any_value};
+use weir_core::otlp::common::v1::KeyValue;
 use weir_otlp::splice::attrs::ValueRef;
 
 /// An ordered list of attributes that steps read and change. Operations
@@ -49,65 +48,11 @@ pub(crate) trait AttrList {
     }
 }
 
-/// Adds `key` = `value()` when `key` is absent; `value` runs only then.
-pub(crate) fn insert_with<L: AttrList + ?Sized, T: AsRef<str>>(
-    attrs: &mut L,
-    key: &str,
-    value: impl FnOnce() -> Scalar<T>,
-) {
+/// Adds `key` = `value` when `key` is absent.
+pub(crate) fn insert<L: AttrList + ?Sized>(attrs: &mut L, key: &str, value: ValueRef<'_>) {
     if attrs.position(key).is_none() {
-        let v = value();
-        attrs.push(key, v.as_value_ref());
+        attrs.push(key, value);
     }
-}
-
-/// An owned scalar to add, borrowed as a [`ValueRef`] when written.
-pub(crate) enum Scalar<T> {
-    /// A string.
-    Str(T),
-    /// A boolean.
-    Bool(bool),
-}
-
-impl<T: AsRef<str>> Scalar<T> {
-    fn as_value_ref(&self) -> ValueRef<'_> {
-        match self {
-            Scalar::Str(s) => ValueRef::Str(s.as_ref()),
-            Scalar::Bool(b) => ValueRef::Bool(*b),
-        }
-    }
-}
-
-/// A decoded value as a borrowed view. Arrays and maps carry no bytes here:
-/// the steps only read scalars, and moves keep decoded values whole.
-pub(crate) fn value_ref(v: Option<&AnyValue>) -> ValueRef<'_> {
-    use any_value::Value as V;
-    match v.and_then(|v| v.value.as_ref()) {
-        None | Some(V::StringValueStrindex(_)) => ValueRef::Empty,
-        Some(V::StringValue(s)) => ValueRef::Str(s),
-        Some(V::BoolValue(b)) => ValueRef::Bool(*b),
-        Some(V::IntValue(i)) => ValueRef::Int(*i),
-        Some(V::DoubleValue(d)) => ValueRef::Double(*d),
-        Some(V::BytesValue(b)) => ValueRef::Bytes(b),
-        Some(V::ArrayValue(_)) => ValueRef::Array(&[]),
-        Some(V::KvlistValue(_)) => ValueRef::Kvlist(&[]),
-    }
-}
-
-/// The decoded form of a value view.
-pub(crate) fn owned(v: ValueRef<'_>) -> AnyValue {
-    use any_value::Value as V;
-    let value = match v {
-        ValueRef::Empty => None,
-        ValueRef::Str(s) => Some(V::StringValue(s.to_owned())),
-        ValueRef::Bool(b) => Some(V::BoolValue(b)),
-        ValueRef::Int(i) => Some(V::IntValue(i)),
-        ValueRef::Double(d) => Some(V::DoubleValue(d)),
-        ValueRef::Bytes(b) => Some(V::BytesValue(b.to_vec())),
-        ValueRef::Array(b) => Some(V::ArrayValue(ArrayValue::decode(b).unwrap_or_default())),
-        ValueRef::Kvlist(b) => Some(V::KvlistValue(KeyValueList::decode(b).unwrap_or_default())),
-    };
-    AnyValue { value }
 }
 
 impl AttrList for Vec<KeyValue> {
@@ -118,20 +63,20 @@ impl AttrList for Vec<KeyValue> {
         &self[i].key
     }
     fn value_at(&self, i: usize) -> ValueRef<'_> {
-        value_ref(self[i].value.as_ref())
+        ValueRef::view(self[i].value.as_ref())
     }
     fn push(&mut self, key: &str, value: ValueRef<'_>) {
         Vec::push(
             self,
             KeyValue {
                 key: key.to_owned(),
-                value: Some(owned(value)),
+                value: Some(value.to_any_value()),
                 ..Default::default()
             },
         );
     }
     fn set_value(&mut self, i: usize, value: ValueRef<'_>) {
-        self[i].value = Some(owned(value));
+        self[i].value = Some(value.to_any_value());
     }
     fn remove_at(&mut self, i: usize) {
         self.remove(i);

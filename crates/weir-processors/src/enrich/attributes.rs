@@ -6,7 +6,7 @@ use weir_core::otlp::common::v1::{AnyValue, KeyValue, any_value::Value};
 
 use weir_otlp::splice::attrs::ValueRef;
 
-use super::attr_list::{AttrList, value_ref};
+use super::attr_list::AttrList;
 use super::config::{ActionKind, AttributeConfig, Target};
 use super::fingerprint::sha256_hex;
 
@@ -39,19 +39,6 @@ pub(crate) fn kv(key: &str, value: Value) -> KeyValue {
         value: Some(AnyValue { value: Some(value) }),
         ..Default::default()
     }
-}
-
-/// The string form of a scalar value (`None` for arrays, kvlists, empty values).
-pub(crate) fn scalar_string<'v>(value: &ValueRef<'v>) -> Option<std::borrow::Cow<'v, str>> {
-    use std::borrow::Cow;
-    Some(match *value {
-        ValueRef::Str(s) => Cow::Borrowed(s),
-        ValueRef::Bool(b) => Cow::Owned(b.to_string()),
-        ValueRef::Int(i) => Cow::Owned(i.to_string()),
-        ValueRef::Double(d) => Cow::Owned(d.to_string()),
-        ValueRef::Bytes(b) => String::from_utf8_lossy(b),
-        _ => return None,
-    })
 }
 
 /// One compiled attribute action.
@@ -136,7 +123,7 @@ impl Actions {
     pub(crate) fn apply<L: AttrList + ?Sized>(&self, attrs: &mut L) {
         for a in &self.actions {
             let pos = attrs.position(&a.key);
-            let value = || value_ref(a.value.as_ref());
+            let value = || ValueRef::view(a.value.as_ref());
             match (a.kind, pos) {
                 (ActionKind::Insert, None) | (ActionKind::Upsert, None) => {
                     attrs.push(&a.key, value())
@@ -161,8 +148,10 @@ impl Actions {
                     }
                 }
                 (ActionKind::Hash, Some(i)) => {
-                    let hashed =
-                        scalar_string(&attrs.value_at(i)).map(|s| sha256_hex(&[s.as_bytes()]));
+                    let hashed = attrs
+                        .value_at(i)
+                        .scalar_text()
+                        .map(|s| sha256_hex(&[s.as_bytes()]));
                     if let Some(h) = hashed {
                         attrs.set_value(i, ValueRef::Str(&h));
                     }

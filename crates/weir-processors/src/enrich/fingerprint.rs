@@ -12,7 +12,9 @@
 use sha2::{Digest, Sha256};
 use weir_core::otlp::common::v1::KeyValue;
 
-use super::attr_list::{AttrList, Scalar, insert_with};
+use weir_otlp::splice::attrs::ValueRef;
+
+use super::attr_list::AttrList;
 use super::attributes::get_str;
 
 /// Attribute holding the stack trace.
@@ -87,5 +89,6 @@ pub(crate) fn apply<L: AttrList + ?Sized>(attrs: &mut L, platform: &str) {
         return;
     }
     let fp = fingerprint(attrs.get_str(TYPE).unwrap_or(""), trace, platform);
-    insert_with(attrs, FINGERPRINT, || Scalar::Str(fp));
+    // Absent: checked above.
+    attrs.push(FINGERPRINT, ValueRef::Str(&fp));
 }

@@ -14,8 +14,7 @@ use weir_core::otlp::common::v1::KeyValue;
 
 use weir_otlp::splice::attrs::ValueRef;
 
-use super::attr_list::{AttrList, Scalar, insert_with, value_ref};
-use super::attributes::scalar_string;
+use super::attr_list::{AttrList, insert};
 use super::config::LookupConfig;
 
 /// A loaded table: column names and rows keyed by the key column.
@@ -95,18 +94,20 @@ impl Lookup {
                 resource
                     .iter()
                     .find(|kv| kv.key == self.key)
-                    .map(|kv| value_ref(kv.value.as_ref()))
+                    .map(|kv| ValueRef::view(kv.value.as_ref()))
             });
             let Some(key) = key else { return };
             match key {
                 ValueRef::Str(s) => self.table.rows.get(s),
-                other => scalar_string(&other).and_then(|s| self.table.rows.get(s.as_ref())),
+                other => other
+                    .scalar_text()
+                    .and_then(|s| self.table.rows.get(s.as_ref())),
             }
         };
         let Some(row) = row else { return };
         for (name, idx) in &self.columns {
             if let Some(v) = &row[*idx] {
-                insert_with(attrs, name, || Scalar::Str(v.as_str()));
+                insert(attrs, name, ValueRef::Str(v));
             }
         }
     }

@@ -286,6 +286,8 @@ impl EnrichProcessor {
         let mut others = Vec::new();
         let mut pieces = Vec::new();
         let mut parsed = 0;
+        // Only resource steps configured: records are copied, not read.
+        let records = self.touches_records(signal);
         for r in &layout.resources {
             // prost merges a repeated resource field; no SDK sends one, and
             // the decoded path handles it.
@@ -317,6 +319,10 @@ impl EnrichProcessor {
             for s in &layout.scopes[r.scopes.clone()] {
                 let slot = asm.add_scope(ri, Header::from_layout(src, layout.header(&s.header)));
                 for unit in &layout.units[s.units.clone()] {
+                    if !records {
+                        asm.push_unit(slot, [Piece::new(src, unit.clone())]);
+                        continue;
+                    }
                     let loaded = load(bytes, unit.clone(), shape, &mut attrs, &mut others)?;
                     let mut decode = self.needs_decoded(signal, bytes, &loaded);
                     if !decode {

@@ -3,8 +3,9 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-use weir_core::otlp::common::v1::{KeyValue, any_value};
+use weir_core::otlp::common::v1::KeyValue;
 use weir_core::{Batch, BatchError, BatchMeta, SignalData};
+use weir_otlp::splice::attrs::ValueRef;
 
 use super::config::{ClientField, KeySpec};
 
@@ -12,30 +13,49 @@ use super::config::{ClientField, KeySpec};
 /// such data shares one bucket).
 pub(crate) type Key = Option<String>;
 
-/// The value of attribute `name` as a string: strings as they are, integers,
-/// doubles and booleans printed; other kinds (arrays, maps, bytes) count as absent.
-pub(crate) fn attr_value<'a>(attrs: &'a [KeyValue], name: &str) -> Option<Cow<'a, str>> {
-    let kv = attrs.iter().find(|kv| kv.key == name)?;
-    match kv.value.as_ref()?.value.as_ref()? {
-        any_value::Value::StringValue(s) => Some(Cow::Borrowed(s)),
-        any_value::Value::IntValue(i) => Some(Cow::Owned(i.to_string())),
-        any_value::Value::DoubleValue(d) => Some(Cow::Owned(d.to_string())),
-        any_value::Value::BoolValue(b) => Some(Cow::Owned(b.to_string())),
-        _ => None,
+/// A value as a key: strings as they are, integers, doubles and booleans
+/// printed; other kinds (arrays, maps, bytes) count as absent. Shared by the
+/// decoded path and the one reading received bytes (`wire_keys.rs`).
+pub(crate) fn key_text(v: ValueRef<'_>) -> Option<Cow<'_, str>> {
+    match v {
+        ValueRef::Bytes(_) => None,
+        v => v.scalar_text(),
     }
 }
 
+/// The value of attribute `name` as a key (see [`key_text`]).
+pub(crate) fn attr_value<'a>(attrs: &'a [KeyValue], name: &str) -> Option<Cow<'a, str>> {
+    let kv = attrs.iter().find(|kv| kv.key == name)?;
+    key_text(ValueRef::view(kv.value.as_ref()))
+}
+
 /// Groups `items` by `key`, keeping first-seen order of keys and the order of
-/// items within a key.
-fn group<T>(items: Vec<T>, key: impl Fn(&T) -> Key) -> Vec<(Key, Vec<T>)> {
-    let mut index: HashMap<Key, usize> = HashMap::new();
-    let mut out: Vec<(Key, Vec<T>)> = Vec::new();
-    for item in items {
-        let k = key(&item);
-        let i = *index.entry(k.clone()).or_insert_with(|| {
-            out.push((k, Vec::new()));
-            out.len() - 1
-        });
+/// items within a key. Keys are read borrowed from the items and owned once
+/// per distinct key, so a record costs a hash lookup, not an allocation.
+fn group<T>(
+    items: Vec<T>,
+    key: impl for<'t> Fn(&'t T) -> Option<Cow<'t, str>>,
+) -> Vec<(Key, Vec<T>)> {
+    let mut keys: Vec<Key> = Vec::new();
+    let mut which: Vec<usize> = Vec::with_capacity(items.len());
+    {
+        let mut index: HashMap<Option<Cow<'_, str>>, usize, foldhash::fast::RandomState> =
+            HashMap::default();
+        for item in &items {
+            let k = key(item);
+            let i = match index.get(&k) {
+                Some(&i) => i,
+                None => {
+                    keys.push(k.as_deref().map(str::to_owned));
+                    index.insert(k, keys.len() - 1);
+                    keys.len() - 1
+                }
+            };
+            which.push(i);
+        }
+    }
+    let mut out: Vec<(Key, Vec<T>)> = keys.into_iter().map(|k| (k, Vec::new())).collect();
+    for (item, i) in items.into_iter().zip(which) {
         out[i].1.push(item);
     }
     out
@@ -68,9 +88,7 @@ macro_rules! split_records {
             let mut per_key_index: HashMap<Key, usize> = HashMap::new();
             for mut s in scopes {
                 let records = std::mem::take(&mut s.$records);
-                for (k, recs) in group(records, |rec| {
-                    attr_value(&rec.attributes, $attr).map(Cow::into_owned)
-                }) {
+                for (k, recs) in group(records, |rec| attr_value(&rec.attributes, $attr)) {
                     let i = *per_key_index.entry(k.clone()).or_insert_with(|| {
                         let mut shell = r.clone();
                         shell.$scopes = Vec::new();
@@ -174,8 +192,9 @@ fn resource_attrs(data: &SignalData) -> Box<dyn Iterator<Item = Option<&[KeyValu
     }
 }
 
-/// Splits `batch` into one part per key value under `spec`. A batch whose data
-/// all share one key comes back whole and untouched (its received bytes kept).
+/// Splits `batch` into one part per key value under `spec`. Called for
+/// batches that [`whole`] found to hold several keys; a client key is never
+/// split.
 pub(crate) fn split(batch: Batch, spec: &KeySpec) -> Result<Vec<(Key, Batch)>, BatchError> {
     match spec {
         KeySpec::Client(ClientField::Subject) => {
@@ -202,10 +221,6 @@ pub(crate) fn split(batch: Batch, spec: &KeySpec) -> Result<Vec<(Key, Batch)>, B
                     .map(|r| resource_key(r.resource.as_ref().map(|r| &r.attributes[..]), attr))
                     .collect(),
             };
-            if keys.windows(2).all(|w| w[0] == w[1]) {
-                let key = keys.into_iter().next().flatten();
-                return Ok(vec![(key, batch)]);
-            }
             let meta = batch.meta().clone();
             let data = batch.into_data()?;
             Ok(match data {
@@ -215,9 +230,6 @@ pub(crate) fn split(batch: Batch, spec: &KeySpec) -> Result<Vec<(Key, Batch)>, B
             })
         }
         KeySpec::RecordAttribute(attr) => {
-            if let Some(key) = single_record_key(batch.data()?, attr) {
-                return Ok(vec![(key, batch)]);
-            }
             let meta = batch.meta().clone();
             Ok(match batch.into_data()? {
                 SignalData::Logs(v) => rebuild(

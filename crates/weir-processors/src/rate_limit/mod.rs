@@ -111,9 +111,15 @@ impl RateLimitProcessor {
         RateLimitProcessor {
             shared: Bucket::new(limits, Instant::now()),
             table: KeyTable::new(limits, config.max_keys),
-            keys_gauge: cx
-                .telemetry
-                .gauge(names::PROCESSOR_RATE_LIMIT_KEYS, None, &[]),
+            // One pipeline, one signal: label with it, as every series is.
+            keys_gauge: cx.telemetry.gauge(
+                names::PROCESSOR_RATE_LIMIT_KEYS,
+                match cx.signals.as_slice() {
+                    [s] => Some(*s),
+                    _ => None,
+                },
+                &[],
+            ),
             config,
             limits,
             dropped,

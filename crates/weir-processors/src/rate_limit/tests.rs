@@ -163,7 +163,10 @@ async fn million_distinct_keys_leave_the_table_at_max_keys() {
         );
         p.process(b, &mut emitter).await.unwrap();
     }
-    let keys = cx.telemetry.gauge(KEYS_GAUGE, None, &[]).get();
+    let keys = cx
+        .telemetry
+        .gauge(KEYS_GAUGE, Some(Signal::Logs), &[])
+        .get();
     assert_eq!(keys, 1000);
     // Every key was new, so every record found a full bucket.
     assert_eq!(sink.items(), 1_000_000);
@@ -180,7 +183,12 @@ async fn eviction_keeps_recently_used_keys() {
     p.process(from_client(1, "hot"), &mut e).await.unwrap();
     p.process(from_client(1, "new1"), &mut e).await.unwrap();
     p.process(from_client(1, "new2"), &mut e).await.unwrap();
-    assert_eq!(cx.telemetry.gauge(KEYS_GAUGE, None, &[]).get(), 2);
+    assert_eq!(
+        cx.telemetry
+            .gauge(KEYS_GAUGE, Some(Signal::Logs), &[])
+            .get(),
+        2
+    );
     assert_eq!(sink.items(), 4);
     assert_eq!(dropped(&cx), 1);
 }
@@ -198,7 +206,7 @@ async fn idle_keys_are_swept_on_the_timer() {
     p.process(from_client(5, "c"), &mut e).await.unwrap();
     tokio::time::advance(Duration::from_secs(25)).await;
     p.on_timer(&mut e).await.unwrap();
-    let gauge = cx.telemetry.gauge(KEYS_GAUGE, None, &[]);
+    let gauge = cx.telemetry.gauge(KEYS_GAUGE, Some(Signal::Logs), &[]);
     assert_eq!(gauge.get(), 1, "a and b idle for 35 s, c for 25 s");
     tokio::time::advance(Duration::from_secs(10)).await;
     p.on_timer(&mut e).await.unwrap();

@@ -6,20 +6,8 @@ use std::ops::Range;
 
 use weir_core::Signal;
 use weir_otlp::splice::Layout;
-use weir_otlp::splice::attrs::{ValueRef, attributes};
+use weir_otlp::splice::attrs::attributes;
 use weir_otlp::splice::read::Malformed;
-
-/// A value as a key: strings as they are, numbers and booleans printed,
-/// others absent (as `keys::attr_value` does for decoded values).
-fn key_of(v: ValueRef<'_>) -> Option<Cow<'_, str>> {
-    match v {
-        ValueRef::Str(s) => Some(Cow::Borrowed(s)),
-        ValueRef::Int(i) => Some(Cow::Owned(i.to_string())),
-        ValueRef::Double(d) => Some(Cow::Owned(d.to_string())),
-        ValueRef::Bool(b) => Some(Cow::Owned(b.to_string())),
-        _ => None,
-    }
-}
 
 /// The first attribute `name` among the attributes (field `field`) of the
 /// message `buf[body]`, as a key.
@@ -32,7 +20,7 @@ fn find<'a>(
     for a in attributes(buf, body, field) {
         let a = a?;
         if a.key_bytes == name.as_bytes() {
-            return Ok(key_of(a.value()));
+            return Ok(super::keys::key_text(a.value()));
         }
     }
     Ok(None)

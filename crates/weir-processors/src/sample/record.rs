@@ -18,7 +18,12 @@ pub trait Attrs {
 impl Attrs for [KeyValue] {
     #[inline]
     fn get(&self, key: &str) -> Option<ValueRef<'_>> {
-        find(self, key).map(value_ref)
+        // A key without a value counts as absent, so the resource is asked.
+        self.iter()
+            .find(|kv| kv.key == key)
+            .and_then(|kv| kv.value.as_ref())
+            .filter(|v| v.value.is_some())
+            .map(|v| ValueRef::view(Some(v)))
     }
 }
 
@@ -27,23 +32,6 @@ impl Attrs for [AttrRef<'_>] {
     fn get(&self, key: &str) -> Option<ValueRef<'_>> {
         let key = key.as_bytes();
         self.iter().find(|a| a.key_bytes == key).map(|a| a.value())
-    }
-}
-
-/// A decoded value as the rules see it. Arrays and maps are never matched
-/// nor hashed, so their contents are not carried.
-#[inline]
-pub fn value_ref(v: &any_value::Value) -> ValueRef<'_> {
-    use any_value::Value as V;
-    match v {
-        V::StringValue(s) => ValueRef::Str(s),
-        V::BoolValue(b) => ValueRef::Bool(*b),
-        V::IntValue(i) => ValueRef::Int(*i),
-        V::DoubleValue(d) => ValueRef::Double(*d),
-        V::BytesValue(b) => ValueRef::Bytes(b),
-        V::ArrayValue(_) => ValueRef::Array(&[]),
-        V::KvlistValue(_) => ValueRef::Kvlist(&[]),
-        V::StringValueStrindex(_) => ValueRef::Empty,
     }
 }
 
@@ -125,15 +113,6 @@ pub fn lookup<'a, A: Attrs + ?Sized, R: Attrs + ?Sized>(
     key: &str,
 ) -> Option<ValueRef<'a>> {
     item.get(key).or_else(|| resource.get(key))
-}
-
-#[inline]
-fn find<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a any_value::Value> {
-    attrs
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(|kv| kv.value.as_ref())
-        .and_then(|v| v.value.as_ref())
 }
 
 /// Records `ratio` on a kept item: multiplies an existing double

@@ -9,7 +9,7 @@ use weir_otlp::splice::attrs::ValueRef;
 
 use super::config::{Action, RuleConfig, SampleConfig, Scalar, StatusMatch};
 use super::hash::{Ratio, Rng, hash};
-use super::record::{Attrs, Item, lookup};
+use super::record::{Attrs, Item, SAMPLING_RATIO, lookup};
 
 /// The `rule` label of decisions made by the top-level `ratio`.
 pub const BASE_RULE: &str = "ratio";
@@ -33,6 +33,9 @@ pub struct Sampler {
     seed: u32,
     hash_attribute: Option<String>,
     rules: Vec<Rule>,
+    /// Every attribute key a decision may read, and `sampling.ratio`: what
+    /// the byte path collects of a record.
+    read_keys: Vec<Box<[u8]>>,
 }
 
 #[derive(Debug)]
@@ -129,11 +132,26 @@ impl Sampler {
             }
             rules.push(rule);
         }
+        let mut read_keys: Vec<Box<[u8]>> = rules
+            .iter()
+            .filter_map(|r| match &r.kind {
+                RuleKind::Attribute { key, .. } | RuleKind::RatioBy { key, .. } => {
+                    Some(key.as_str())
+                }
+                _ => None,
+            })
+            .chain(cfg.hash_attribute.as_deref())
+            .chain([SAMPLING_RATIO])
+            .map(|k| k.as_bytes().into())
+            .collect();
+        read_keys.sort_unstable();
+        read_keys.dedup();
         Ok(Sampler {
             ratio,
             seed: cfg.hash_seed,
             hash_attribute: cfg.hash_attribute.clone(),
             rules,
+            read_keys,
         })
     }
 
@@ -143,22 +161,10 @@ impl Sampler {
         self.rules.is_empty() && self.ratio.keeps_all()
     }
 
-    /// Every attribute key a decision may read (rules, `hash_attribute`).
-    pub fn attribute_keys(&self) -> Vec<&str> {
-        let mut keys: Vec<&str> = self
-            .rules
-            .iter()
-            .filter_map(|r| match &r.kind {
-                RuleKind::Attribute { key, .. } | RuleKind::RatioBy { key, .. } => {
-                    Some(key.as_str())
-                }
-                _ => None,
-            })
-            .chain(self.hash_attribute.as_deref())
-            .collect();
-        keys.sort_unstable();
-        keys.dedup();
-        keys
+    /// Every attribute key a decision may read (rules, `hash_attribute`),
+    /// and `sampling.ratio`, as bytes.
+    pub fn read_keys(&self) -> &[Box<[u8]>] {
+        &self.read_keys
     }
 
     /// The `rule` labels, in decision-index order (the top-level ratio last).

@@ -67,7 +67,7 @@ fn read_item<'a, 's>(
     buf: &'a [u8],
     body: Range<usize>,
     signal: Signal,
-    wanted: &[&[u8]],
+    wanted: &[Box<[u8]>],
     attrs: &'s mut Vec<AttrRef<'a>>,
 ) -> Result<WireItem<'a, 's>, Malformed> {
     let f = if signal == Signal::Logs {
@@ -83,7 +83,12 @@ fn read_item<'a, 's>(
         match (field.number, field.wire_type) {
             // Other attributes fall through to `_`: no other arm takes their
             // field number.
-            (n, LEN) if n == f.attributes && wanted.contains(&first_key(buf, &field)) => {
+            (n, LEN)
+                if n == f.attributes && {
+                    let key = first_key(buf, &field);
+                    wanted.iter().any(|w| **w == *key)
+                } =>
+            {
                 attrs.push(attr(buf, &field)?)
             }
             (n, LEN) if n == f.trace_id => trace_id = &buf[field.value.clone()],
@@ -156,12 +161,6 @@ pub(crate) fn sample(
     } else {
         SPAN_FIELDS.attributes
     };
-    let mut wanted: Vec<&[u8]> = sampler
-        .attribute_keys()
-        .into_iter()
-        .map(str::as_bytes)
-        .collect();
-    wanted.push(SAMPLING_RATIO.as_bytes());
     let mut resource: Vec<AttrRef<'_>> = Vec::new();
     let mut attrs: Vec<AttrRef<'_>> = Vec::new();
     let mut changed = false;
@@ -176,7 +175,7 @@ pub(crate) fn sample(
         for s in &layout.scopes[r.scopes.clone()] {
             let slot = asm.add_scope(ri, Header::from_layout(src, layout.header(&s.header)));
             for unit in &layout.units[s.units.clone()] {
-                let item = read_item(bytes, unit.clone(), signal, &wanted, &mut attrs)?;
+                let item = read_item(bytes, unit.clone(), signal, sampler.read_keys(), &mut attrs)?;
                 let d = sampler.decide(&item, &resource[..], rng);
                 tally[d.rule][usize::from(d.keep)] += 1;
                 if !d.keep {
@@ -189,7 +188,7 @@ pub(crate) fn sample(
                 }
                 changed = true;
                 let pieces = mark_ratio(&mut asm, src, unit, item.attrs, attr_field, d.ratio);
-                asm.push_unit(slot, pieces);
+                asm.push_unit(slot, pieces.into_iter().filter(|p| !p.is_empty()));
             }
         }
     }
@@ -242,6 +241,7 @@ fn mark_ratio(
             new,
             Piece::new(src, a.raw.end..unit.end),
         ],
+        // An empty third piece, left out by the caller.
         None => [
             Piece::new(src, unit.clone()),
             new,

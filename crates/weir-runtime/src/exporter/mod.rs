@@ -33,13 +33,12 @@ pub struct ExporterTask {
     queue: EdgeReceiver,
     deliverer: Arc<Deliverer>,
     max_in_flight: usize,
-    load: ExporterLoad,
 }
 
 impl ExporterTask {
-    /// A task for `exporter` reading `queue`, reporting its sends and queue
-    /// fill to `load`; `abort` fires at the shutdown deadline (stop retrying,
-    /// abandon what is left).
+    /// A task for `exporter` reading `queue`, reporting its sends to `load`
+    /// (the queue reports its own fill); `abort` fires at the shutdown
+    /// deadline (stop retrying, abandon what is left).
     pub fn new(
         exporter: Box<dyn Exporter>,
         queue: EdgeReceiver,
@@ -58,7 +57,7 @@ impl ExporterTask {
             exporter.clone(),
             settings.retry.clone(),
             telemetry,
-            load.clone(),
+            load,
             abort,
         ));
         ExporterTask {
@@ -66,7 +65,6 @@ impl ExporterTask {
             queue,
             deliverer,
             max_in_flight,
-            load,
         }
     }
 
@@ -78,7 +76,6 @@ impl ExporterTask {
         let mut queue_open = true;
         let mut abandoning = false;
         while queue_open || !in_flight.is_empty() {
-            self.load.set_queue_fill(self.queue.fill());
             tokio::select! {
                 biased;
                 // Finish deliveries before taking more: backpressure by construction.

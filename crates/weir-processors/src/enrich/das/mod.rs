@@ -11,7 +11,7 @@ use weir_core::ConfigError;
 use weir_core::otlp::common::v1::{AnyValue, any_value::Value};
 use weir_otlp::splice::attrs::ValueRef;
 
-use super::attr_list::{AttrList, Scalar, insert_with};
+use super::attr_list::{AttrList, insert};
 use super::config::{DasConfig, DasTablesFile};
 
 pub use builtin::{ACTION as BUILTIN_ACTION, DOMAIN as BUILTIN_DOMAIN, STATUS as BUILTIN_STATUS};
@@ -246,9 +246,9 @@ fn http_fields<L: AttrList + ?Sized>(attrs: &mut L) {
         500..=599 => ("5xx", Some("http.server_error")),
         _ => return,
     };
-    insert_with(attrs, "http.status_class", || Scalar::Str(class));
+    insert(attrs, "http.status_class", ValueRef::Str(class));
     if let Some(flag) = flag {
-        insert_with(attrs, flag, || Scalar::<&str>::Bool(true));
+        insert(attrs, flag, ValueRef::Bool(true));
     }
 }
 

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use weir_core::otlp::common::v1::{AnyValue, KeyValue, KeyValueList, any_value::Value};
 use weir_core::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use weir_core::otlp::resource::v1::Resource;
-use weir_core::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use weir_core::otlp::trace::v1::Span;
 use weir_core::telemetry::Kind;
 use weir_core::testing::CollectSink;
 use weir_core::{

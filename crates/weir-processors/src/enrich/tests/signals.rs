@@ -1,6 +1,7 @@
 //! Spans, metrics, pass-through and registration.
 
 use super::*;
+use crate::test_support::{resource, traces_batch};
 
 use weir_core::otlp::metrics::v1::{
     Histogram, HistogramDataPoint, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
@@ -15,16 +16,7 @@ async fn spans_get_attributes_markers_and_masking() {
         attributes: vec![kv("domain", s("network")), kv("token", s("t"))],
         ..Default::default()
     };
-    let batch = Batch::traces(
-        vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans: vec![span],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        BatchMeta::default(),
-    );
+    let batch = traces_batch([(None, vec![span])]);
     let sink = CollectSink::new();
     p.process(batch, &mut sink.emitter()).await.unwrap();
     let mut b = sink.take().remove(0);
@@ -50,20 +42,8 @@ async fn span_events_are_fingerprinted_and_masked() {
         }],
         ..Default::default()
     };
-    let batch = Batch::traces(
-        vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![kv("telemetry.sdk.language", s("java"))],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans: vec![span],
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-        BatchMeta::default(),
-    );
+    let resource = resource(vec![kv("telemetry.sdk.language", s("java"))]);
+    let batch = traces_batch([(Some(resource), vec![span])]);
     let sink = CollectSink::new();
     p.process(batch, &mut sink.emitter()).await.unwrap();
     let mut b = sink.take().remove(0);
