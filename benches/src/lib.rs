@@ -3,6 +3,7 @@
 //! `quick` mode against the debug binary so the harness never rots.
 #![forbid(unsafe_code)]
 
+pub mod http_ndjson;
 pub mod loadgen;
 pub mod otlp_scenarios;
 pub mod procstat;
@@ -71,11 +72,16 @@ pub const SCENARIOS: &[&str] = &[
     "steady-10k",
     "overload-10x",
     "otlp-grpc-latency",
+    "http-ndjson-file",
 ];
 
 /// Runs scenario `name`.
 pub fn run(name: &str, env: &BenchEnv) -> Result<BenchResult, String> {
-    if name.starts_with("otlp-") || name == "steady-10k" || name == "overload-10x" {
+    if name.starts_with("otlp-")
+        || name.starts_with("http-")
+        || name == "steady-10k"
+        || name == "overload-10x"
+    {
         // A full run needs an optimised load generator and sink.
         if let Some(result) = otlp_scenarios::release::delegate(name, env) {
             return result;
@@ -88,6 +94,7 @@ pub fn run(name: &str, env: &BenchEnv) -> Result<BenchResult, String> {
         "steady-10k" => otlp_scenarios::steady_10k(env),
         "overload-10x" => otlp_scenarios::overload(env),
         "otlp-grpc-latency" => otlp_scenarios::latency(env),
+        "http-ndjson-file" => http_ndjson::run(env),
         other => match otlp_scenarios::PASS_THROUGH
             .iter()
             .find(|p| p.name == other)

@@ -91,9 +91,10 @@ pub struct Weir {
     exited: bool,
     /// Holds the pipeline file; removed on drop.
     dir: PathBuf,
-    /// The OTLP receiver's gRPC address.
+    /// The OTLP receiver's gRPC address (the `http` receiver's address when
+    /// the pipeline has that one instead).
     pub grpc: SocketAddr,
-    /// The OTLP receiver's HTTP address.
+    /// The OTLP receiver's HTTP address, or the `http` receiver's.
     pub http: SocketAddr,
     /// Warnings and errors weir logged.
     pub problems: Arc<Mutex<Vec<String>>>,
@@ -154,6 +155,14 @@ impl Weir {
                         continue;
                     };
                     let message = find_str(&v, "message").unwrap_or("");
+                    if message == "HTTP receiver listening" {
+                        // The `http` receiver has one listener: both fields get it.
+                        let addr =
+                            find_str(&v, "address").and_then(|a| a.parse::<SocketAddr>().ok());
+                        if let (Some(tx), Some(a)) = (tx.take(), addr) {
+                            let _ = tx.send((a, a));
+                        }
+                    }
                     if message == "OTLP receiver listening" {
                         let addr = |k| find_str(&v, k).and_then(|a| a.parse::<SocketAddr>().ok());
                         if let (Some(tx), Some(g), Some(h)) =

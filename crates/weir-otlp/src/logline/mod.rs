@@ -1,6 +1,7 @@
 //! Log-line mapping: the one place that turns foreign log input (a text line, a
 //! JSON object) into an OTLP [`LogRecord`]. The stdin receiver uses it for every
-//! line; the http receiver and the enrich processor reuse it.
+//! line; the http receiver (one object, arrays, NDJSON: see [`records_from_json_body`])
+//! and the enrich processor reuse it.
 //!
 //! A JSON object maps as follows (keys are case-sensitive; when the first alias of
 //! a field is present, the later aliases stay ordinary attributes):
@@ -25,6 +26,7 @@
 //! assert_eq!(r.attributes[0].key, "user");
 //! ```
 
+mod body;
 mod ids;
 mod object;
 mod severity;
@@ -38,6 +40,7 @@ use opentelemetry_proto::tonic::logs::v1::LogRecord;
 use serde::Deserialize;
 use serde::de::DeserializeSeed;
 
+pub use body::{BodyError, BodyRecords, records_from_json_body, records_from_ndjson};
 pub use ids::{parse_span_id, parse_trace_id};
 pub use object::any_value_from_json;
 pub use severity::severity_number;

@@ -201,7 +201,7 @@ impl<'de> Visitor<'de> for KeySeed {
 }
 
 /// Any JSON value as the matching [`AnyValue`].
-struct AnyValueSeed;
+pub(super) struct AnyValueSeed;
 
 impl<'de> DeserializeSeed<'de> for AnyValueSeed {
     type Value = AnyValue;

@@ -1,12 +1,14 @@
 //! The `otlp` receiver's configuration.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::PathBuf;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 use weir_core::{ByteSize, ComponentConfig, ConfigError};
+
+use crate::net::parse_endpoint;
+pub use crate::net::tls::TlsConfig;
 
 /// Configuration of the `otlp` receiver.
 ///
@@ -140,16 +142,6 @@ impl fmt::Debug for AuthConfig {
     }
 }
 
-/// TLS settings, shared by both protocols.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// PEM file with the certificate chain, leaf first. Required; read at start.
-    pub cert_file: PathBuf,
-    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1). Required; read at start.
-    pub key_file: PathBuf,
-}
-
 fn default_max_request_bytes() -> ByteSize {
     ByteSize::mib(20)
 }
@@ -266,32 +258,6 @@ impl OtlpConfig {
             config: self.clone(),
         })
     }
-}
-
-/// Parses `host:port` where host is an IP address (IPv6 in brackets) or
-/// `localhost`. Names are refused: resolving them is I/O, and a name that
-/// resolves to several addresses would make "where do we listen" ambiguous.
-fn parse_endpoint(s: &str, path: &str) -> Result<SocketAddr, ConfigError> {
-    if let Ok(addr) = s.parse::<SocketAddr>() {
-        return Ok(addr);
-    }
-    let bad = |why: &str| {
-        ConfigError::at(
-            path,
-            format!("invalid endpoint `{s}`: {why} (expected e.g. `127.0.0.1:4317`)"),
-        )
-    };
-    let (host, port) = s.rsplit_once(':').ok_or_else(|| bad("no port"))?;
-    let port: u16 = port
-        .parse()
-        .map_err(|_| bad("the port is not a number 0-65535"))?;
-    let ip = match host {
-        "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-        h => h
-            .parse::<IpAddr>()
-            .map_err(|_| bad("the host must be an IP address or `localhost`"))?,
-    };
-    Ok(SocketAddr::new(ip, port))
 }
 
 #[cfg(test)]

@@ -5,17 +5,17 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use weir_core::Signal;
-use weir_otlp::compression::Encoding;
 use weir_otlp::response::{self, PartialSuccess};
 
 use super::config::CorsConfig;
 use super::ingest::{Format, Ingest, RETRY_AFTER, Refusal};
+use crate::net::body::{ReadError, content_encoding, content_length, read_body};
 
 /// What the HTTP listener shares across connections.
 pub(crate) struct HttpState {
@@ -139,46 +139,6 @@ fn content_format(headers: &HeaderMap) -> Option<Format> {
     } else {
         None
     }
-}
-
-/// `Content-Encoding`: absent is identity; anything but one known coding is an
-/// error carrying what was sent.
-fn content_encoding(headers: &HeaderMap) -> Result<Encoding, String> {
-    let Some(value) = headers.get(header::CONTENT_ENCODING) else {
-        return Ok(Encoding::Identity);
-    };
-    let text = value.to_str().map_err(|_| "(not ASCII)".to_string())?;
-    Encoding::from_header(text.trim()).ok_or_else(|| text.to_string())
-}
-
-fn content_length(headers: &HeaderMap) -> Option<u64> {
-    headers
-        .get(header::CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
-}
-
-enum ReadError {
-    TooLarge,
-    Body(hyper::Error),
-}
-
-/// Reads the whole body, failing as soon as it passes `limit`, so no more than
-/// the limit is ever held. `hint` (the declared length) sizes the buffer once.
-async fn read_body(mut body: Incoming, hint: u64, limit: usize) -> Result<Bytes, ReadError> {
-    let mut buf = BytesMut::with_capacity(usize::try_from(hint).unwrap_or(limit).min(limit));
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(ReadError::Body)?;
-        if let Ok(data) = frame.into_data() {
-            if buf.len() + data.len() > limit {
-                return Err(ReadError::TooLarge);
-            }
-            buf.extend_from_slice(&data);
-        }
-    }
-    Ok(buf.freeze())
 }
 
 fn content_type(format: Format) -> HeaderValue {

@@ -27,7 +27,7 @@ use weir_otlp::response::PartialSuccess;
 use weir_otlp::validate::{self, Rejections};
 use weir_otlp::{json, wire};
 
-use super::auth::{Auth, AuthError};
+use crate::net::auth::{Auth, AuthError};
 
 /// How long a refused client is asked to wait (HTTP `Retry-After`, gRPC
 /// RetryInfo). Short, because the request already waited `backpressure_timeout`

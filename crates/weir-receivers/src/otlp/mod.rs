@@ -13,15 +13,12 @@
 //! the protocols, `ingest` is the data path they share, `auth` and `tls` the
 //! optional security.
 
-mod auth;
 mod config;
 mod grpc;
 mod http;
 mod ingest;
-mod listen;
 #[cfg(test)]
 mod tests;
-mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -36,9 +33,10 @@ pub use config::{
     AuthConfig, CorsConfig, GrpcProtocol, HttpProtocol, OtlpConfig, Protocols, TlsConfig,
 };
 
+use crate::net::listen::{self, Versions};
+use crate::net::{auth, tls};
 use config::Settings;
 use ingest::Ingest;
-use listen::Versions;
 
 /// Builds `otlp` receivers.
 #[derive(Debug, Clone, Copy, Default)]
@@ -150,7 +148,10 @@ impl Receiver for OtlpReceiver {
             &cx.telemetry,
             config.backpressure_timeout,
             config.max_request_bytes.as_usize(),
-            config.auth.as_ref().map(auth::Auth::new),
+            config
+                .auth
+                .as_ref()
+                .map(|a| auth::Auth::new(&a.bearer_tokens, false)),
         ));
         // In-flight requests wait at most backpressure_timeout for the pipeline;
         // the margin covers reading and answering. A client trickling a body

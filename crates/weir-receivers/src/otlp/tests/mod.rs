@@ -36,6 +36,7 @@ use weir_core::{
 };
 
 use super::{BoundAddrs, OtlpConfig, OtlpReceiver};
+use crate::test_support::{Reply, Stalled, connect, post, req, send};
 
 /// Both protocols on free ports, small limits so bad-input tests stay cheap.
 const BASE: &str =
@@ -119,19 +120,6 @@ impl Server {
     /// The value of `weir_receiver_refused_items_total{signal, reason}`.
     fn refused(&self, signal: Signal, reason: &'static str) -> u64 {
         self.telemetry.refused_items(signal, reason).get()
-    }
-}
-
-/// A sink that never has room: waits out the deadline, then says Full.
-struct Stalled;
-
-#[async_trait]
-impl BatchSink for Stalled {
-    async fn send(&self, batch: Batch, deadline: Option<Instant>) -> Result<(), SendError> {
-        if let Some(d) = deadline {
-            tokio::time::sleep_until(d).await;
-        }
-        Err(SendError::Full(batch))
     }
 }
 
@@ -245,72 +233,18 @@ fn request(signal: Signal, n: usize) -> Bytes {
     Bytes::from(bytes)
 }
 
-/// An HTTP answer, read whole.
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: ::http::HeaderMap,
-    body: Bytes,
+/// What OTLP errors carry.
+trait StatusMessage {
+    /// The `message` of a JSON `google.rpc.Status` body.
+    fn json_message(&self) -> String;
 }
 
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// The `message` of a JSON `google.rpc.Status` body.
+impl StatusMessage for Reply {
     fn json_message(&self) -> String {
         let v: serde_json::Value = serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body));
         v["message"].as_str().unwrap_or_default().to_string()
     }
-}
-
-/// An HTTP/1.1 connection to `addr` (kept alive across requests).
-async fn connect(addr: SocketAddr) -> http1::SendRequest<Full<Bytes>> {
-    let stream = TcpStream::connect(addr).await.unwrap();
-    let (sender, conn) = http1::handshake(TokioIo::new(stream)).await.unwrap();
-    tokio::spawn(conn);
-    sender
-}
-
-/// Sends `req` on `sender` and reads the answer.
-async fn send(
-    sender: &mut http1::SendRequest<Full<Bytes>>,
-    req: ::http::Request<Full<Bytes>>,
-) -> Reply {
-    sender.ready().await.unwrap();
-    let resp = sender.send_request(req).await.unwrap();
-    let (parts, body) = resp.into_parts();
-    Reply {
-        status: parts.status.as_u16(),
-        headers: parts.headers,
-        body: body.collect().await.unwrap().to_bytes(),
-    }
-}
-
-/// Builds a request; `headers` are (name, value) pairs.
-fn req(
-    method: &str,
-    addr: SocketAddr,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Bytes,
-) -> ::http::Request<Full<Bytes>> {
-    let mut b = ::http::Request::builder()
-        .method(method)
-        .uri(format!("http://{addr}{path}"))
-        .header("host", addr.to_string());
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    b.body(Full::new(body)).unwrap()
-}
-
-/// POSTs `body` on a fresh connection.
-async fn post(addr: SocketAddr, path: &str, headers: &[(&str, &str)], body: Bytes) -> Reply {
-    let mut c = connect(addr).await;
-    send(&mut c, req("POST", addr, path, headers, body)).await
 }
 
 const PROTOBUF: (&str, &str) = ("content-type", "application/x-protobuf");

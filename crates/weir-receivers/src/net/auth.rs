@@ -1,4 +1,4 @@
-//! Bearer-token authentication, shared by both protocols.
+//! Bearer-token and API-key authentication, shared by the network receivers.
 //!
 //! Tokens are kept only as SHA-256 digests: a presented token is hashed and its
 //! digest compared in constant time, so neither memory dumps of the config in use
@@ -10,18 +10,19 @@ use std::sync::Arc;
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
 
-use super::config::AuthConfig;
-
 /// The configured tokens, by digest.
 #[derive(Clone)]
 pub(crate) struct Auth {
     tokens: Arc<[([u8; 32], Arc<str>)]>,
+    /// Whether `X-API-Key: <token>` is taken as well as `Authorization: Bearer`
+    /// (the Ledger SDK's other header).
+    x_api_key: bool,
 }
 
 /// Why a request was not authenticated (the text is safe to send back).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum AuthError {
-    /// No `authorization` header or metadata.
+    /// No `authorization` header or metadata (nor `x-api-key` where taken).
     Missing,
     /// Not `Bearer <token>`.
     Malformed,
@@ -40,9 +41,10 @@ impl AuthError {
 }
 
 impl Auth {
-    pub(crate) fn new(config: &AuthConfig) -> Self {
-        let tokens = config
-            .bearer_tokens
+    /// Accepts `tokens` as `Authorization: Bearer <token>`, and as
+    /// `X-API-Key: <token>` too when `x_api_key`.
+    pub(crate) fn new(tokens: &[String], x_api_key: bool) -> Self {
+        let tokens = tokens
             .iter()
             .map(|t| {
                 let digest: [u8; 32] = Sha256::digest(t.as_bytes()).into();
@@ -50,19 +52,28 @@ impl Auth {
                 (digest, alias)
             })
             .collect();
-        Auth { tokens }
+        Auth { tokens, x_api_key }
     }
 
-    /// Checks the `authorization` header and gives the subject alias of its token.
+    /// Checks the `authorization` header (else `x-api-key`, where taken) and
+    /// gives the subject alias of its token.
     pub(crate) fn check(&self, headers: &HeaderMap) -> Result<Arc<str>, AuthError> {
-        let value = headers
-            .get(http::header::AUTHORIZATION)
-            .ok_or(AuthError::Missing)?;
-        let value = value.to_str().map_err(|_| AuthError::Malformed)?;
-        let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::Malformed)?;
-        if !scheme.eq_ignore_ascii_case("bearer") {
-            return Err(AuthError::Malformed);
-        }
+        let token = match headers.get(http::header::AUTHORIZATION) {
+            Some(value) => {
+                let value = value.to_str().map_err(|_| AuthError::Malformed)?;
+                let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::Malformed)?;
+                if !scheme.eq_ignore_ascii_case("bearer") {
+                    return Err(AuthError::Malformed);
+                }
+                token
+            }
+            None if self.x_api_key => headers
+                .get("x-api-key")
+                .ok_or(AuthError::Missing)?
+                .to_str()
+                .map_err(|_| AuthError::Malformed)?,
+            None => return Err(AuthError::Missing),
+        };
         let digest: [u8; 32] = Sha256::digest(token.trim().as_bytes()).into();
         // Look at every token whatever matches, so timing says nothing either.
         let mut found = None;
@@ -97,9 +108,7 @@ mod tests {
 
     #[test]
     fn accepts_configured_tokens_and_names_them_by_alias() {
-        let auth = Auth::new(&AuthConfig {
-            bearer_tokens: vec!["alpha".into(), "beta".into()],
-        });
+        let auth = Auth::new(&["alpha".into(), "beta".into()], false);
         let a = auth.check(&headers("Bearer alpha")).unwrap();
         let b = auth.check(&headers("bearer beta")).unwrap();
         assert_ne!(a, b);
@@ -115,5 +124,22 @@ mod tests {
         );
         assert_eq!(auth.check(&headers("alpha")), Err(AuthError::Malformed));
         assert_eq!(auth.check(&HeaderMap::new()), Err(AuthError::Missing));
+        let mut key = HeaderMap::new();
+        key.insert("x-api-key", "alpha".parse().unwrap());
+        assert_eq!(auth.check(&key), Err(AuthError::Missing), "bearer only");
+    }
+
+    #[test]
+    fn api_keys_come_as_bearer_or_x_api_key_and_alias_alike() {
+        let auth = Auth::new(&["ledger_abc".into()], true);
+        let mut key = HeaderMap::new();
+        key.insert("x-api-key", "ledger_abc".parse().unwrap());
+        let by_header = auth.check(&key).unwrap();
+        assert_eq!(
+            auth.check(&headers("Bearer ledger_abc")).unwrap(),
+            by_header
+        );
+        key.insert("x-api-key", "other".parse().unwrap());
+        assert_eq!(auth.check(&key), Err(AuthError::Unknown));
     }
 }

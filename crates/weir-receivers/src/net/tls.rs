@@ -1,5 +1,6 @@
 //! TLS for both listeners: rustls with the ring provider, PEM files read at start.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use rustls_pki_types::pem::PemObject;
@@ -9,12 +10,22 @@ use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::crypto::ring;
 use weir_core::ComponentError;
 
-use super::config::TlsConfig;
+use serde::Deserialize;
 
 /// ALPN for the gRPC listener: HTTP/2 only.
 pub(crate) const ALPN_GRPC: &[&[u8]] = &[b"h2"];
 /// ALPN for the HTTP listener: HTTP/2 preferred, HTTP/1.1 too.
 pub(crate) const ALPN_HTTP: &[&[u8]] = &[b"h2", b"http/1.1"];
+
+/// TLS settings, shared by every listener of a receiver.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM file with the certificate chain, leaf first. Required; read at start.
+    pub cert_file: PathBuf,
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1). Required; read at start.
+    pub key_file: PathBuf,
+}
 
 /// The certificate chain and key, read once and shared by both listeners.
 pub(crate) struct Identity {
