@@ -7,6 +7,12 @@
 //! batcher can check a byte limit before adding, and writes the request in one
 //! pass with minimal length prefixes: the output is what prost would encode
 //! for the same fields in the same order.
+//!
+//! The units of the first scope group of the first resource group are written
+//! as they are pushed, after room left for the group prefixes. When the
+//! request ends up with that one group, as a request from one SDK does,
+//! [`Assembly::finish_bytes`] writes the prefixes into the room and hands the
+//! buffer on: the units are copied once, not once into pieces and again out.
 
 use std::ops::Range;
 
@@ -20,6 +26,9 @@ pub const ARENA: u32 = u32::MAX;
 const TAG_1_LEN: u8 = 0x0a;
 /// Tag of a length-delimited field 2 (scope groups, units).
 const TAG_2_LEN: u8 = 0x12;
+
+/// Room for a group's tag and the longest length prefix.
+const PREFIX_ROOM: usize = 11;
 
 /// A byte range of a source (or of the arena).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +135,14 @@ pub struct Assembly {
     resources: Vec<Resource>,
     units: usize,
     size: usize,
+    /// The units of slot (0, 0), encoded, after `room` bytes (see the
+    /// module docs); empty until the first of them.
+    direct: Vec<u8>,
+    room: usize,
+    /// Whether units of slot (0, 0) go to `direct`.
+    direct_on: bool,
+    /// Bytes to reserve for `direct` when it starts.
+    hint: usize,
 }
 
 /// Where a unit goes: a resource group and one of its scope groups.
@@ -141,6 +158,24 @@ impl Assembly {
     /// An empty request.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Writes the units of the first group as they come (see the module
+    /// docs), reserving `hint` bytes for them; worth it only when the request
+    /// will be finished. Units already in that group are written first.
+    pub fn write_directly(&mut self, hint: usize) {
+        if self.direct_on {
+            return;
+        }
+        self.direct_on = true;
+        self.hint = hint;
+        let Some(first) = self.resources.first().and_then(|r| r.scopes.first()) else {
+            return;
+        };
+        let units: Vec<Unit> = first.units.clone();
+        for u in units {
+            self.write_direct(u.pieces.start as usize..u.pieces.end as usize, u.len);
+        }
     }
 
     /// Makes `bytes` a source; pieces refer to it by the returned index.
@@ -256,6 +291,11 @@ impl Assembly {
             len += p.len();
             self.pieces.push(p);
         }
+        if self.direct_on && slot.resource == 0 && slot.scope == 0 {
+            self.write_direct(start as usize..self.pieces.len(), len);
+            // Written: the pieces are not needed any more.
+            self.pieces.truncate(start as usize);
+        }
         let new_size = self.size_with(slot, len);
         let r = &mut self.resources[slot.resource];
         let s = &mut r.scopes[slot.scope];
@@ -271,11 +311,37 @@ impl Assembly {
         new_size
     }
 
+    /// Writes the unit of `len` bytes made of `pieces` into `direct`.
+    fn write_direct(&mut self, pieces: Range<usize>, len: usize) {
+        if self.direct.is_empty() {
+            let r = &self.resources[0];
+            let heads = r.header.head.iter().chain(&r.scopes[0].header.head);
+            self.room = 2 * PREFIX_ROOM + heads.map(Piece::len).sum::<usize>();
+            self.direct.reserve(self.room + self.hint);
+            self.direct.resize(self.room, 0);
+        }
+        put_len_field(&mut self.direct, TAG_2_LEN, len);
+        for p in &self.pieces[pieces] {
+            let src: &[u8] = if p.src == ARENA {
+                &self.arena
+            } else {
+                &self.sources[p.src as usize]
+            };
+            self.direct
+                .extend_from_slice(&src[p.start as usize..p.end as usize]);
+        }
+    }
+
+    /// The units of slot (0, 0), encoded.
+    fn direct_units(&self) -> &[u8] {
+        self.direct.get(self.room..).unwrap_or_default()
+    }
+
     /// Writes the request. Empty scope and resource groups are left out, as a
     /// processor that drops every unit of a group means to drop the group.
     pub fn finish(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.size);
-        for r in &self.resources {
+        for (ri, r) in self.resources.iter().enumerate() {
             if r.scopes.iter().all(|s| s.units.is_empty()) {
                 continue;
             }
@@ -287,19 +353,48 @@ impl Assembly {
                     .sum::<usize>();
             put_len_field(&mut out, TAG_1_LEN, body);
             self.put_pieces(&mut out, &r.header.head);
-            for s in r.scopes.iter().filter(|s| !s.units.is_empty()) {
+            for (si, s) in r.scopes.iter().enumerate() {
+                if s.units.is_empty() {
+                    continue;
+                }
                 put_len_field(&mut out, TAG_2_LEN, s.body);
                 self.put_pieces(&mut out, &s.header.head);
-                for u in &s.units {
-                    put_len_field(&mut out, TAG_2_LEN, u.len);
-                    let ps = &self.pieces[u.pieces.start as usize..u.pieces.end as usize];
-                    self.put_pieces(&mut out, ps);
+                if self.direct_on && (ri, si) == (0, 0) {
+                    out.extend_from_slice(self.direct_units());
+                } else {
+                    for u in &s.units {
+                        put_len_field(&mut out, TAG_2_LEN, u.len);
+                        let ps = &self.pieces[u.pieces.start as usize..u.pieces.end as usize];
+                        self.put_pieces(&mut out, ps);
+                    }
                 }
                 self.put_pieces(&mut out, &s.header.tail);
             }
             self.put_pieces(&mut out, &r.header.tail);
         }
         out
+    }
+
+    /// The request, as [`Assembly::finish`] writes it; without copying the
+    /// units again when there is one group (see the module docs).
+    pub fn finish_bytes(mut self) -> Bytes {
+        let one_group = self.resources.len() == 1 && self.resources[0].scopes.len() == 1;
+        if !self.direct_on || !one_group || self.units == 0 {
+            return Bytes::from(self.finish());
+        }
+        let mut direct = std::mem::take(&mut self.direct);
+        let r = &self.resources[0];
+        let s = &r.scopes[0];
+        self.put_pieces(&mut direct, &s.header.tail);
+        self.put_pieces(&mut direct, &r.header.tail);
+        let mut prefix = Vec::with_capacity(self.room);
+        put_len_field(&mut prefix, TAG_1_LEN, r.body);
+        self.put_pieces(&mut prefix, &r.header.head);
+        put_len_field(&mut prefix, TAG_2_LEN, s.body);
+        self.put_pieces(&mut prefix, &s.header.head);
+        let at = self.room - prefix.len();
+        direct[at..self.room].copy_from_slice(&prefix);
+        Bytes::from(direct).slice(at..)
     }
 
     fn put_pieces(&self, out: &mut Vec<u8>, pieces: &[Piece]) {
@@ -316,125 +411,5 @@ fn put_len_field(out: &mut Vec<u8>, tag: u8, len: usize) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::splice::Layout;
-    use prost::Message;
-    use weir_core::otlp::collector::logs::v1::ExportLogsServiceRequest;
-    use weir_core::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-    use weir_core::otlp::resource::v1::Resource as OtlpResource;
-
-    fn request(records: &[u64], schema: &str) -> ExportLogsServiceRequest {
-        ExportLogsServiceRequest {
-            resource_logs: vec![ResourceLogs {
-                resource: Some(OtlpResource {
-                    dropped_attributes_count: 3,
-                    ..Default::default()
-                }),
-                scope_logs: vec![ScopeLogs {
-                    log_records: records
-                        .iter()
-                        .map(|t| LogRecord {
-                            time_unix_nano: *t,
-                            body: Some(Default::default()),
-                            ..Default::default()
-                        })
-                        .collect(),
-                    schema_url: schema.into(),
-                    ..Default::default()
-                }],
-                schema_url: "r".into(),
-            }],
-        }
-    }
-
-    /// Copies every unit of `buf` into `a`, one group per input group.
-    fn copy_all(a: &mut Assembly, buf: Bytes) {
-        let l = Layout::of(&buf).unwrap();
-        let src = a.add_source(buf.clone());
-        for r in &l.resources {
-            let ri = a.add_resource(Header::from_layout(src, l.header(&r.header)));
-            for s in &l.scopes[r.scopes.clone()] {
-                let slot = a.add_scope(ri, Header::from_layout(src, l.header(&s.header)));
-                for u in &l.units[s.units.clone()] {
-                    let before = a.size_with(slot, u.len());
-                    assert_eq!(a.push_unit(slot, [Piece::new(src, u.clone())]), before);
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn reassembling_a_request_gives_its_bytes_back() {
-        let req = request(&[1, 2, 300_000], "s");
-        let buf = Bytes::from(req.encode_to_vec());
-        let mut a = Assembly::new();
-        copy_all(&mut a, buf.clone());
-        assert_eq!(a.size(), buf.len());
-        assert_eq!(a.finish(), buf.to_vec());
-        assert_eq!(a.unit_count(), 3);
-    }
-
-    #[test]
-    fn units_from_two_sources_and_the_arena_in_one_group() {
-        let one = Bytes::from(request(&[1], "s").encode_to_vec());
-        let two = Bytes::from(request(&[2, 3], "s").encode_to_vec());
-        let mut a = Assembly::new();
-        copy_all(&mut a, one);
-        let l = Layout::of(&two).unwrap();
-        let src = a.add_source(two.clone());
-        let slot = Slot {
-            resource: 0,
-            scope: 0,
-        };
-        for u in &l.units {
-            a.push_unit(slot, [Piece::new(src, u.clone())]);
-        }
-        // A unit written in the arena: a record with time 4.
-        let at = a.arena().len();
-        LogRecord {
-            time_unix_nano: 4,
-            ..Default::default()
-        }
-        .encode_raw(a.arena());
-        let p = a.arena_piece(at);
-        a.push_unit(slot, [p]);
-        let out = a.finish();
-        assert_eq!(out.len(), a.size());
-        let got = ExportLogsServiceRequest::decode(&out[..]).unwrap();
-        assert_eq!(got.resource_logs.len(), 1);
-        let times: Vec<u64> = got.resource_logs[0].scope_logs[0]
-            .log_records
-            .iter()
-            .map(|r| r.time_unix_nano)
-            .collect();
-        assert_eq!(times, [1, 2, 3, 4]);
-        assert_eq!(got.resource_logs[0].scope_logs[0].schema_url, "s");
-        assert_eq!(got.resource_logs[0].schema_url, "r");
-    }
-
-    #[test]
-    fn empty_groups_are_left_out_and_sizes_stay_exact_across_varint_widths() {
-        let mut a = Assembly::new();
-        let empty = a.add_resource(Header::default());
-        a.add_scope(empty, Header::default());
-        let r = a.add_resource(Header::default());
-        let slot = a.add_scope(r, Header::default());
-        let big = LogRecord {
-            severity_text: "x".repeat(197),
-            ..Default::default()
-        }
-        .encode_to_vec();
-        assert_eq!(big.len(), 200);
-        let src = a.add_source(Bytes::from(big));
-        // Bodies crossing 127 and 16383 bytes widen the length prefixes.
-        for _ in 0..100 {
-            a.push_unit(slot, [Piece::new(src, 0..200)]);
-        }
-        let out = a.finish();
-        // The empty group costs nothing in the output, but was counted.
-        assert_eq!(out.len() + field_len(field_len(0)), a.size());
-        let got = ExportLogsServiceRequest::decode(&out[..]).unwrap();
-        assert_eq!(got.resource_logs.len(), 1);
-    }
-}
+#[path = "assemble_tests.rs"]
+mod tests;

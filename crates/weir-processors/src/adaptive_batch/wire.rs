@@ -206,7 +206,10 @@ impl WireBatcher {
             return;
         }
         let items = asm.unit_count();
-        let bytes = Bytes::from(asm.finish());
+        let bytes = asm.finish_bytes();
+        // The next batch is likely as large: written without regrowing.
+        self.asm
+            .write_directly(bytes.len().min(self.max_bytes) + bytes.len() / 8);
         out.push(Ready {
             batch: Batch::from_encoded(self.signal, bytes, items, meta),
             reason,

@@ -28,10 +28,15 @@ pub(crate) trait AttrList {
         self.key_at(i).as_bytes()
     }
 
+    /// Index of the first attribute `key` at `from` or after.
+    fn position_from(&self, key: &str, from: usize) -> Option<usize> {
+        let key = key.as_bytes();
+        (from..self.count()).find(|&i| self.key_bytes_at(i) == key)
+    }
+
     /// Index of the first attribute `key`.
     fn position(&self, key: &str) -> Option<usize> {
-        let key = key.as_bytes();
-        (0..self.count()).find(|&i| self.key_bytes_at(i) == key)
+        self.position_from(key, 0)
     }
 
     /// The value of the first attribute `key`.
@@ -88,7 +93,12 @@ impl AttrList for Vec<KeyValue> {
         Vec::push(self, moved);
     }
     // Faster than the default: no bounds check per index.
-    fn position(&self, key: &str) -> Option<usize> {
-        self.iter().position(|kv| kv.key == key)
+    fn position_from(&self, key: &str, from: usize) -> Option<usize> {
+        let i = self
+            .as_slice()
+            .get(from..)?
+            .iter()
+            .position(|kv| kv.key == key)?;
+        Some(from + i)
     }
 }

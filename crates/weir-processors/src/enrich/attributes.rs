@@ -8,7 +8,7 @@ use weir_otlp::splice::attrs::ValueRef;
 
 use super::attr_list::AttrList;
 use super::config::{ActionKind, AttributeConfig, Target};
-use super::fingerprint::sha256_hex;
+use super::fingerprint::sha256_hex_into;
 
 /// Index of the attribute `key`.
 pub(crate) fn position(attrs: &[KeyValue], key: &str) -> Option<usize> {
@@ -133,8 +133,10 @@ impl Actions {
                 (ActionKind::Rename, Some(i)) => {
                     // As on a Vec: take `i` out, drop the first `to` of the
                     // rest, append the moved value under `to`.
-                    let to = a.to.as_bytes();
-                    let j = (0..attrs.count()).find(|&j| j != i && attrs.key_bytes_at(j) == to);
+                    let j = match attrs.position(&a.to) {
+                        Some(j) if j == i => attrs.position_from(&a.to, i + 1),
+                        j => j,
+                    };
                     match j {
                         Some(j) if j > i => {
                             attrs.move_renamed(i, &a.to);
@@ -148,12 +150,13 @@ impl Actions {
                     }
                 }
                 (ActionKind::Hash, Some(i)) => {
+                    let mut hex = [0; 64];
                     let hashed = attrs
                         .value_at(i)
                         .scalar_text()
-                        .map(|s| sha256_hex(&[s.as_bytes()]));
+                        .map(|s| sha256_hex_into(&[s.as_bytes()], &mut hex));
                     if let Some(h) = hashed {
-                        attrs.set_value(i, ValueRef::Str(&h));
+                        attrs.set_value(i, ValueRef::Str(h));
                     }
                 }
                 _ => {}

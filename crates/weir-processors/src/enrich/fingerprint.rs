@@ -26,21 +26,24 @@ pub const FINGERPRINT: &str = "exception.fingerprint";
 
 /// Lower-case hex sha256 of the concatenation of `parts`.
 pub(crate) fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut out = [0; 64];
+    sha256_hex_into(parts, &mut out).to_owned()
+}
+
+/// [`sha256_hex`] written into `out`, for the per-record `hash` action,
+/// which then needs no allocation.
+pub(crate) fn sha256_hex_into<'o>(parts: &[&[u8]], out: &'o mut [u8; 64]) -> &'o str {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut h = Sha256::new();
     for p in parts {
         h.update(p);
     }
-    hex(&h.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 0xf)] as char);
+    for (pair, b) in out.chunks_exact_mut(2).zip(h.finalize()) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
     }
-    s
+    // Only ASCII digits were written.
+    std::str::from_utf8(out).unwrap_or_default()
 }
 
 /// The first three frames of `trace` (see the module docs).

@@ -31,22 +31,46 @@ use super::EnrichProcessor;
 use super::attr_list::AttrList;
 use super::fingerprint;
 
-/// Where an entry's key or value bytes are.
-#[derive(Debug, Clone)]
-enum Loc {
-    /// In the record's bytes.
-    Orig(Range<usize>),
-    /// In the list's scratch.
-    New(Range<usize>),
+/// Where an entry's key or value bytes are: in the record's bytes, or in the
+/// list's scratch when `new`. Offsets are `u32`, as in [`Piece`], so an
+/// entry stays small: steps move entries around.
+#[derive(Debug, Clone, Copy)]
+struct Loc {
+    start: u32,
+    end: u32,
+    new: bool,
+}
+
+impl Loc {
+    fn orig(r: Range<usize>) -> Loc {
+        Loc {
+            start: r.start as u32,
+            end: r.end as u32,
+            new: false,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
 struct Entry {
     key: Loc,
+    /// [`key_tag`] of the key, compared before the key's bytes.
+    tag: u64,
     /// The `AnyValue` body; `None` when the attribute has no value message.
     value: Option<Loc>,
     /// The original attribute field, while the entry is unchanged.
-    raw: Option<Range<usize>>,
+    raw: Option<(u32, u32)>,
+}
+
+/// A key's length and its first and last three bytes: two different keys
+/// rarely share it, so a lookup compares one word per entry and the bytes
+/// only on a likely match.
+#[inline]
+fn key_tag(k: &[u8]) -> u64 {
+    let n = k.len();
+    let at = |i: usize| k.get(i).map_or(0, |&b| u64::from(b));
+    let end = |i: usize| n.checked_sub(i).map_or(0, |j| u64::from(k[j]));
+    (n as u64) << 48 | at(0) << 40 | at(1) << 32 | at(2) << 24 | end(3) << 16 | end(2) << 8 | end(1)
 }
 
 /// The attributes of one record, editable over its bytes.
@@ -67,25 +91,28 @@ impl<'a> WireAttrs<'a> {
         }
     }
 
+    #[inline]
     fn text(&self, b: &Loc) -> &[u8] {
-        match b {
-            Loc::Orig(r) => &self.buf[r.clone()],
-            Loc::New(r) => &self.scratch[r.clone()],
-        }
+        let src = if b.new { &self.scratch[..] } else { self.buf };
+        &src[b.start as usize..b.end as usize]
     }
 
     fn put_scratch(&mut self, f: impl FnOnce(&mut Vec<u8>)) -> Loc {
         let at = self.scratch.len();
         f(&mut self.scratch);
-        Loc::New(at..self.scratch.len())
+        Loc {
+            start: at as u32,
+            end: self.scratch.len() as u32,
+            new: true,
+        }
     }
 
     /// Writes the attributes as fields numbered `field`: untouched ones as
     /// pieces of `src`, the others encoded into `asm`'s arena.
     fn emit(&self, asm: &mut Assembly, src: u32, field: u32, out: &mut Vec<Piece>) {
         for e in &self.entries {
-            let piece = match &e.raw {
-                Some(raw) => Piece::new(src, raw.clone()),
+            let piece = match e.raw {
+                Some((start, end)) => Piece { src, start, end },
                 None => {
                     let at = asm.arena().len();
                     let key = self.text(&e.key);
@@ -124,15 +151,19 @@ impl AttrList for WireAttrs<'_> {
     fn value_at(&self, i: usize) -> ValueRef<'_> {
         match &self.entries[i].value {
             None => ValueRef::Empty,
-            Some(Loc::Orig(r)) => value(self.buf, r.clone()).unwrap_or(ValueRef::Empty),
-            Some(Loc::New(r)) => value(&self.scratch, r.clone()).unwrap_or(ValueRef::Empty),
+            Some(v) => {
+                let src = if v.new { &self.scratch[..] } else { self.buf };
+                value(src, v.start as usize..v.end as usize).unwrap_or(ValueRef::Empty)
+            }
         }
     }
     fn push(&mut self, key: &str, v: ValueRef<'_>) {
+        let tag = key_tag(key.as_bytes());
         let key = self.put_scratch(|s| s.extend_from_slice(key.as_bytes()));
         let value = self.put_scratch(|s| put_value(s, &v));
         self.entries.push(Entry {
             key,
+            tag,
             value: Some(value),
             raw: None,
         });
@@ -152,9 +183,19 @@ impl AttrList for WireAttrs<'_> {
     fn move_renamed(&mut self, i: usize, to: &str) {
         let mut e = self.entries.remove(i);
         e.key = self.put_scratch(|s| s.extend_from_slice(to.as_bytes()));
+        e.tag = key_tag(to.as_bytes());
         e.raw = None;
         self.entries.push(e);
         self.changed = true;
+    }
+    fn position_from(&self, key: &str, from: usize) -> Option<usize> {
+        let key = key.as_bytes();
+        let tag = key_tag(key);
+        let rest = self.entries.get(from..)?;
+        let i = rest
+            .iter()
+            .position(|e| e.tag == tag && self.text(&e.key) == key)?;
+        Some(from + i)
     }
 }
 
@@ -224,9 +265,10 @@ fn load<'a>(
                 }
             };
             attrs.entries.push(Entry {
-                key: Loc::Orig(key),
-                value: value.map(Loc::Orig),
-                raw: Some(f.raw),
+                tag: key_tag(&buf[key.clone()]),
+                key: Loc::orig(key),
+                value: value.map(Loc::orig),
+                raw: Some((f.raw.start as u32, f.raw.end as u32)),
             });
             continue;
         }
@@ -281,6 +323,9 @@ impl EnrichProcessor {
         };
         let layout = Layout::of(bytes)?;
         let mut asm = Assembly::new();
+        // Room for the added attributes, a few dozen bytes a record, so the
+        // output is not regrown on the way.
+        asm.write_directly(bytes.len() + bytes.len() / 2);
         let src = asm.add_source(bytes.clone());
         let mut attrs = WireAttrs::new(bytes);
         let mut others = Vec::new();
@@ -359,7 +404,7 @@ impl EnrichProcessor {
         let items = asm.unit_count();
         Ok(Batch::from_encoded(
             signal,
-            Bytes::from(asm.finish()),
+            asm.finish_bytes(),
             items,
             meta.clone(),
         ))

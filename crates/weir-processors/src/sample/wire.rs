@@ -155,6 +155,9 @@ pub(crate) fn sample(
 ) -> Result<Sampled, Malformed> {
     let layout = Layout::of(bytes)?;
     let mut asm = Assembly::new();
+    // Once a record changes the output will be written: at most the input,
+    // plus a `sampling.ratio` (a dozen bytes) a record.
+    let hint = bytes.len() + layout.units.len() * 16;
     let src = asm.add_source(bytes.clone());
     let attr_field = if signal == Signal::Logs {
         LOG_FIELDS.attributes
@@ -180,6 +183,7 @@ pub(crate) fn sample(
                 tally[d.rule][usize::from(d.keep)] += 1;
                 if !d.keep {
                     changed = true;
+                    asm.write_directly(hint);
                     continue;
                 }
                 if d.ratio >= 1.0 {
@@ -187,6 +191,7 @@ pub(crate) fn sample(
                     continue;
                 }
                 changed = true;
+                asm.write_directly(hint);
                 let pieces = mark_ratio(&mut asm, src, unit, item.attrs, attr_field, d.ratio);
                 asm.push_unit(slot, pieces.into_iter().filter(|p| !p.is_empty()));
             }
@@ -199,7 +204,7 @@ pub(crate) fn sample(
         return Ok(Sampled::Changed(None));
     }
     let items = asm.unit_count();
-    let out = Bytes::from(asm.finish());
+    let out = asm.finish_bytes();
     Ok(Sampled::Changed(Some(Batch::from_encoded(
         signal,
         out,

@@ -174,7 +174,10 @@ impl Das {
             found[1].unwrap_or(&self.action.default),
             found[2].unwrap_or(&self.status.default),
         ];
-        let mut markers = String::with_capacity(d.len() + a.len() + s.len() + 1);
+        // The lower-cased values are no longer needed: the scratch holds the
+        // markers, so marking a record allocates nothing.
+        let markers = scratch;
+        markers.clear();
         markers.push_str(d);
         markers.push_str(a);
         markers.push_str(s);
@@ -184,10 +187,10 @@ impl Das {
             })) = body
         {
             markers.push(' ');
-            text.insert_str(0, &markers);
+            text.insert_str(0, markers);
             markers.pop();
         }
-        attrs.push(&self.attribute, ValueRef::Str(&markers));
+        attrs.push(&self.attribute, ValueRef::Str(markers));
     }
 
     /// Whether markers may change a record's body, which only the decoded
