@@ -113,11 +113,12 @@ fn read_item<'a, 's>(
         } else {
             Some(trace_id)
         },
-        // The text is read only when the number is unset.
-        severity: if signal == Signal::Logs {
-            severity(number, std::str::from_utf8(text).unwrap_or(""))
-        } else {
-            0
+        // The text is read (and checked as UTF-8) only when the number is
+        // unset.
+        severity: match signal {
+            Signal::Logs if number > 0 => number,
+            Signal::Logs => severity(number, std::str::from_utf8(text).unwrap_or("")),
+            _ => 0,
         },
         error,
     })
