@@ -1,0 +1,266 @@
+//! Per-key request rate limits and the daily log quota.
+//!
+//! The rate limits are **sliding windows** (a log of admitted request times):
+//! a request is refused when `limit` requests were admitted in the window
+//! ending now. That is the strictest reading of "N per minute": a client that
+//! passes it also passes any fixed-window limiter, the reverse is not true.
+//! Refused requests are not logged, so a client that waits is let back in as
+//! soon as the oldest admitted request leaves the window.
+
+use std::collections::{HashMap, VecDeque};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use tokio::time::Instant;
+
+/// The limits as configured now.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RateConfig {
+    pub(crate) per_minute: u32,
+    pub(crate) per_hour: u32,
+    pub(crate) minute: Duration,
+    pub(crate) hour: Duration,
+}
+
+/// Which limit refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Exceeded {
+    Minute,
+    Hour,
+}
+
+/// The `X-RateLimit-*` values of one answer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RateHeaders {
+    pub(crate) limit_minute: u32,
+    pub(crate) remaining_minute: u32,
+    pub(crate) limit_hour: u32,
+    pub(crate) remaining_hour: u32,
+}
+
+/// Admitted request times of one key.
+#[derive(Default)]
+struct KeyWindows {
+    minute: VecDeque<Instant>,
+    hour: VecDeque<Instant>,
+}
+
+/// Sliding-window limiter keyed by API key.
+#[derive(Default)]
+pub(crate) struct RateLimiter {
+    keys: HashMap<String, KeyWindows>,
+}
+
+fn expire(log: &mut VecDeque<Instant>, now: Instant, window: Duration) {
+    while log
+        .front()
+        .is_some_and(|t| now.duration_since(*t) >= window)
+    {
+        log.pop_front();
+    }
+}
+
+fn remaining(limit: u32, used: usize) -> u32 {
+    limit.saturating_sub(u32::try_from(used).unwrap_or(u32::MAX))
+}
+
+impl RateLimiter {
+    /// Admits (and logs) a request of `key` at `now`, or says which limit
+    /// refuses it; either way with the headers to send.
+    pub(crate) fn admit(
+        &mut self,
+        key: &str,
+        now: Instant,
+        cfg: RateConfig,
+    ) -> (Result<(), Exceeded>, RateHeaders) {
+        if !self.keys.contains_key(key) {
+            self.keys.insert(key.to_owned(), KeyWindows::default());
+        }
+        let w = self.keys.get_mut(key).expect("inserted above");
+        expire(&mut w.minute, now, cfg.minute);
+        expire(&mut w.hour, now, cfg.hour);
+        // The hourly limit wins when both are hit: waiting a minute would not help.
+        let verdict = if w.hour.len() >= cfg.per_hour as usize {
+            Err(Exceeded::Hour)
+        } else if w.minute.len() >= cfg.per_minute as usize {
+            Err(Exceeded::Minute)
+        } else {
+            w.minute.push_back(now);
+            w.hour.push_back(now);
+            Ok(())
+        };
+        let headers = RateHeaders {
+            limit_minute: cfg.per_minute,
+            remaining_minute: remaining(cfg.per_minute, w.minute.len()),
+            limit_hour: cfg.per_hour,
+            remaining_hour: remaining(cfg.per_hour, w.hour.len()),
+        };
+        (verdict, headers)
+    }
+
+    /// Forgets every key's history.
+    pub(crate) fn clear(&mut self) {
+        self.keys.clear();
+    }
+}
+
+const SECS_PER_DAY: u64 = 86_400;
+
+fn unix_now() -> Duration {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+}
+
+/// The daily log quota of the (single) project.
+pub(crate) struct Quota {
+    pub(crate) limit: u64,
+    usage: u64,
+    /// `None`: UTC days; `Some`: periods of this length from `period_start`.
+    period: Option<Duration>,
+    period_start: Instant,
+    /// The UTC day (days since the epoch) `usage` belongs to.
+    day: u64,
+}
+
+impl Quota {
+    pub(crate) fn new(limit: u64, period: Option<Duration>) -> Self {
+        Quota {
+            limit,
+            usage: 0,
+            period: period.filter(|p| !p.is_zero()),
+            period_start: Instant::now(),
+            day: unix_now().as_secs() / SECS_PER_DAY,
+        }
+    }
+
+    /// Starts a new period when the current one is over.
+    fn roll(&mut self, now: Instant) {
+        match self.period {
+            Some(p) => {
+                let elapsed = now.duration_since(self.period_start);
+                if elapsed >= p {
+                    let periods = (elapsed.as_nanos() / p.as_nanos()) as u32;
+                    self.period_start += p * periods;
+                    self.usage = 0;
+                }
+            }
+            None => {
+                let today = unix_now().as_secs() / SECS_PER_DAY;
+                if today != self.day {
+                    self.day = today;
+                    self.usage = 0;
+                }
+            }
+        }
+    }
+
+    /// Takes `n` logs if they fit; else `Err((usage, limit))` for the 402.
+    pub(crate) fn take(&mut self, n: u64, now: Instant) -> Result<(), (u64, u64)> {
+        self.roll(now);
+        if self.usage.saturating_add(n) > self.limit {
+            return Err((self.usage, self.limit));
+        }
+        self.usage += n;
+        Ok(())
+    }
+
+    /// Logs taken in the current period.
+    pub(crate) fn usage(&mut self, now: Instant) -> u64 {
+        self.roll(now);
+        self.usage
+    }
+
+    /// When the current period ends, as microseconds since the epoch.
+    pub(crate) fn reset_at_micros(&mut self, now: Instant) -> i64 {
+        self.roll(now);
+        let at = match self.period {
+            Some(p) => unix_now() + (self.period_start + p).duration_since(now),
+            None => Duration::from_secs((self.day + 1) * SECS_PER_DAY),
+        };
+        i64::try_from(at.as_micros()).unwrap_or(i64::MAX)
+    }
+
+    /// Usage back to 0, and a fresh period when periods are timed.
+    pub(crate) fn reset(&mut self, now: Instant) {
+        self.usage = 0;
+        self.period_start = now;
+        self.day = unix_now().as_secs() / SECS_PER_DAY;
+    }
+}
+
+/// The most of `times` (sorted) that fall in any window of length `w`
+/// (`t` and `t + w` are in different windows, as for the limiter).
+pub(crate) fn max_in_window(times: &[Duration], w: Duration) -> u64 {
+    let mut best = 0;
+    let mut start = 0;
+    for (end, t) in times.iter().enumerate() {
+        while *t - times[start] >= w {
+            start += 1;
+        }
+        best = best.max(end + 1 - start);
+    }
+    best as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CFG: RateConfig = RateConfig {
+        per_minute: 2,
+        per_hour: 3,
+        minute: Duration::from_secs(60),
+        hour: Duration::from_secs(3600),
+    };
+
+    #[test]
+    fn sliding_minute_then_hour() {
+        let mut l = RateLimiter::default();
+        let t0 = Instant::now();
+        assert!(l.admit("k", t0, CFG).0.is_ok());
+        let (v, h) = l.admit("k", t0 + Duration::from_secs(30), CFG);
+        assert!(v.is_ok());
+        assert_eq!((h.remaining_minute, h.remaining_hour), (0, 1));
+        assert_eq!(
+            l.admit("k", t0 + Duration::from_secs(59), CFG).0,
+            Err(Exceeded::Minute)
+        );
+        assert!(l.admit("other", t0, CFG).0.is_ok(), "limits are per key");
+        // The first request leaves the window at exactly 60 s.
+        assert!(l.admit("k", t0 + Duration::from_secs(60), CFG).0.is_ok());
+        assert_eq!(
+            l.admit("k", t0 + Duration::from_secs(200), CFG).0,
+            Err(Exceeded::Hour)
+        );
+    }
+
+    #[test]
+    fn quota_takes_whole_requests() {
+        let mut q = Quota::new(5, Some(Duration::from_secs(10)));
+        let now = Instant::now();
+        assert!(q.take(3, now).is_ok());
+        assert_eq!(q.take(3, now), Err((3, 5)));
+        assert!(q.take(2, now).is_ok());
+        assert_eq!(q.take(1, now), Err((5, 5)));
+        assert_eq!(q.usage(now + Duration::from_secs(10)), 0, "new period");
+        q.take(5, now + Duration::from_secs(11)).unwrap();
+        q.reset(now + Duration::from_secs(12));
+        assert_eq!(q.usage(now + Duration::from_secs(12)), 0);
+    }
+
+    #[test]
+    fn day_quota_resets_at_next_utc_midnight() {
+        let mut q = Quota::new(5, None);
+        let at = q.reset_at_micros(Instant::now());
+        assert_eq!(at % (SECS_PER_DAY as i64 * 1_000_000), 0);
+        assert!(at > unix_now().as_micros() as i64);
+    }
+
+    #[test]
+    fn max_in_any_window() {
+        let s = Duration::from_secs;
+        let times = [s(0), s(10), s(59), s(60), s(61), s(200)];
+        assert_eq!(max_in_window(&times, s(60)), 4, "10, 59, 60, 61");
+        assert_eq!(max_in_window(&[], s(60)), 0);
+    }
+}
