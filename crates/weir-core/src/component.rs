@@ -8,6 +8,7 @@ use async_trait::async_trait;
 
 use crate::downstream::Downstream;
 use crate::flow::{Emitter, Output, Shutdown};
+use crate::health::ComponentHealth;
 use crate::telemetry::{ComponentTelemetry, Kind};
 use crate::{
     Batch, ComponentConfig, ComponentError, ComponentId, ConfigError, ExportError, ExportOutcome,
@@ -27,6 +28,8 @@ pub struct BuildContext {
     /// For processors: the load of the exporters their pipeline ends in
     /// (empty for other kinds, and in tests unless set).
     pub downstream: Downstream,
+    /// Where it reports its health for `/readyz` (detached in tests unless set).
+    pub health: ComponentHealth,
 }
 
 impl BuildContext {
@@ -37,7 +40,14 @@ impl BuildContext {
             signals,
             telemetry,
             downstream: Downstream::none(),
+            health: ComponentHealth::detached(),
         }
+    }
+
+    /// The same context, reporting health to `health`.
+    pub fn with_health(mut self, health: ComponentHealth) -> Self {
+        self.health = health;
+        self
     }
 
     /// The same context, reporting `downstream` to the component.
@@ -163,6 +173,14 @@ pub trait ExporterFactory: Send + Sync {
         cfg: &ComponentConfig,
         cx: &BuildContext,
     ) -> Result<Box<dyn Exporter>, ConfigError>;
+
+    /// Whether the harness should retry this exporter's batches until they are
+    /// delivered unless the config says otherwise (`retry.max_elapsed: 0`),
+    /// for destinations where giving up would lose what the client trusted
+    /// weir to keep. Default: no (the harness's 5-minute budget).
+    fn retries_until_delivered(&self) -> bool {
+        false
+    }
 }
 
 /// Delivers batches to a destination. One instance serves every pipeline that

@@ -55,6 +55,21 @@ pub mod names {
     /// `enrich`: string bodies turned into fields by `parse_json_body`.
     pub const PROCESSOR_ENRICH_JSON_BODIES_PARSED: &str =
         "weir_processor_enrich_json_bodies_parsed_total";
+    /// `ledger`: requests made, by `status` (the HTTP status, or `timeout`,
+    /// `connect`, `transport` when there was no answer).
+    pub const EXPORTER_LEDGER_API_CALLS: &str = "weir_exporter_ledger_api_calls_total";
+    /// `ledger`: requests that failed, by `status` (every non-2xx answer and
+    /// every request without one).
+    pub const EXPORTER_LEDGER_API_ERRORS: &str = "weir_exporter_ledger_api_errors_total";
+    /// `ledger`: records that had a field cut or attributes dropped to fit
+    /// the server's limits (they are sent, marked `_truncated`).
+    pub const EXPORTER_LEDGER_TRUNCATED_ITEMS: &str = "weir_exporter_ledger_truncated_items_total";
+    /// `ledger`: milliseconds requests waited for the client-side rate limit.
+    pub const EXPORTER_LEDGER_RATE_LIMIT_WAIT: &str =
+        "weir_exporter_ledger_rate_limit_wait_milliseconds_total";
+    /// `ledger`: settings reads, by `result` (`ok`, `failed`).
+    pub const EXPORTER_LEDGER_SETTINGS_FETCHES: &str =
+        "weir_exporter_ledger_settings_fetches_total";
     /// Resident memory of the process.
     pub const PROCESS_RESIDENT_MEMORY: &str = "weir_process_resident_memory_bytes";
     /// CPU time the process used.

@@ -7,6 +7,7 @@ use weir_core::Registry;
 pub mod blackhole;
 pub mod debug;
 pub mod file;
+pub mod ledger;
 pub mod otlp;
 mod utc;
 
@@ -16,4 +17,5 @@ pub fn register(registry: &mut Registry) {
     registry.add_exporter(debug::DebugExporterFactory);
     registry.add_exporter(blackhole::BlackholeExporterFactory);
     registry.add_exporter(otlp::OtlpExporterFactory);
+    registry.add_exporter(ledger::LedgerExporterFactory);
 }

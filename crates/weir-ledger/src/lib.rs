@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 pub mod entry;
+pub mod fit;
 pub mod gateway;
 pub mod ingest;
 pub mod otlp;

@@ -3,15 +3,16 @@
 
 use std::collections::BTreeSet;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use weir_core::telemetry::{ComponentTelemetry, Kind, MetricsRegistry};
 use weir_core::{
     BuildContext, ComponentConfig, ComponentId, ConfigError, Downstream, Exporter, ExporterLoad,
-    Processor, Receiver, Registry, Signal,
+    HealthRegistry, Processor, Receiver, Registry, Signal,
 };
 
 use crate::config::{ComponentEntry, Diagnostic, LoadReport, ServiceConfig, Severity};
-use crate::exporter::settings::{HARNESS_KEYS, HarnessSettings};
+use crate::exporter::settings::{HARNESS_KEYS, HarnessSettings, RetrySettings};
 
 /// A receiver ready to run.
 pub struct BuiltReceiver {
@@ -59,6 +60,8 @@ pub struct BuiltService {
     pub exporters: Vec<BuiltExporter>,
     /// Where every series is registered.
     pub metrics: MetricsRegistry,
+    /// Where components report their health (`/readyz`).
+    pub health: HealthRegistry,
 }
 
 /// Builds every component of `report`'s config. Returns the service when there
@@ -69,10 +72,12 @@ pub fn build(report: LoadReport, registry: &Registry) -> (Option<BuiltService>, 
         return (None, diags);
     };
     let metrics = MetricsRegistry::new();
+    let health = HealthRegistry::default();
     let mut b = Builder {
         config: &config,
         registry,
         metrics: &metrics,
+        health: &health,
         diags: Vec::new(),
     };
 
@@ -128,6 +133,7 @@ pub fn build(report: LoadReport, registry: &Registry) -> (Option<BuiltService>, 
         processors,
         exporters,
         metrics,
+        health,
     };
     (Some(service), diags)
 }
@@ -136,6 +142,7 @@ struct Builder<'a> {
     config: &'a ServiceConfig,
     registry: &'a Registry,
     metrics: &'a MetricsRegistry,
+    health: &'a HealthRegistry,
     diags: Vec<Diagnostic>,
 }
 
@@ -158,6 +165,7 @@ impl Builder<'_> {
     fn context(&self, id: &ComponentId, kind: Kind, signals: Vec<Signal>) -> BuildContext {
         let telemetry = ComponentTelemetry::new(self.metrics.clone(), id.to_string(), kind);
         BuildContext::new(id.clone(), signals, telemetry)
+            .with_health(self.health.component(&id.to_string()))
     }
 
     fn report(&mut self, base: &str, err: ConfigError) {
@@ -221,7 +229,7 @@ impl Builder<'_> {
 
     fn exporter(&mut self, e: &ComponentEntry) -> Option<BuiltExporter> {
         let factory = self.registry.exporter(e.id.type_name())?.clone();
-        let (own, harness) = self.split_harness(e)?;
+        let (own, harness) = self.split_harness(e, factory.retries_until_delivered())?;
         let cx = self.context(
             &e.id,
             Kind::Exporter,
@@ -242,10 +250,18 @@ impl Builder<'_> {
         }
     }
 
-    /// Takes `queue:` and `retry:` out of an exporter's config.
-    fn split_harness(&mut self, e: &ComponentEntry) -> Option<(ComponentConfig, HarnessSettings)> {
+    /// Takes `queue:` and `retry:` out of an exporter's config. `forever`:
+    /// the exporter retries until delivered unless `retry.max_elapsed` is set.
+    fn split_harness(
+        &mut self,
+        e: &ComponentEntry,
+        forever: bool,
+    ) -> Option<(ComponentConfig, HarnessSettings)> {
         let mut own = e.config.value().clone();
         let mut harness = HarnessSettings::default();
+        if forever {
+            harness.retry.max_elapsed = Duration::ZERO;
+        }
         let mut ok = true;
         if let yaml_serde::Value::Mapping(map) = &mut own {
             for key in HARNESS_KEYS {
@@ -254,7 +270,13 @@ impl Builder<'_> {
                 let base = format!("{}.{key}", e.path);
                 let parsed = match key {
                     "queue" => cfg.parse().map(|q| harness.queue = q),
-                    "retry" => cfg.parse().map(|r| harness.retry = r),
+                    "retry" => cfg.parse().map(|r: RetrySettings| {
+                        let keeps_default = forever && !has_key(cfg.value(), "max_elapsed");
+                        harness.retry = r;
+                        if keeps_default {
+                            harness.retry.max_elapsed = Duration::ZERO;
+                        }
+                    }),
                     _ => cfg.parse::<usize>().and_then(|n| {
                         harness.max_in_flight = n;
                         if n == 0 {
@@ -322,4 +344,9 @@ impl Builder<'_> {
             }
         }
     }
+}
+
+/// Whether a YAML mapping has `key`.
+fn has_key(value: &yaml_serde::Value, key: &str) -> bool {
+    matches!(value, yaml_serde::Value::Mapping(m) if m.contains_key(key))
 }

@@ -89,6 +89,7 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
         processors,
         exporters,
         metrics,
+        health,
     } = service;
     let (stop_receivers, receivers_shutdown) = Shutdown::new();
     let (abort, abort_signal) = Shutdown::new();
@@ -97,8 +98,14 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
 
     let (metrics_addr, server) = match config.telemetry.metrics_address {
         Some(addr) => {
-            let (a, h) =
-                server::start(addr, metrics.clone(), lifecycle.clone(), server_shutdown).await?;
+            let (a, h) = server::start(
+                addr,
+                metrics.clone(),
+                lifecycle.clone(),
+                health,
+                server_shutdown,
+            )
+            .await?;
             (Some(a), Some(h))
         }
         None => (None, None),

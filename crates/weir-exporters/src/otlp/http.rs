@@ -182,7 +182,7 @@ fn transport_error(e: reqwest::Error) -> ExportError {
 }
 
 /// An error with its causes, which reqwest keeps out of its own message.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -194,7 +194,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// The body, up to [`ERROR_BODY_LIMIT`] bytes.
-async fn read_capped(mut response: reqwest::Response) -> Result<Bytes, String> {
+pub(crate) async fn read_capped(mut response: reqwest::Response) -> Result<Bytes, String> {
     let mut first: Option<Bytes> = None;
     let mut rest = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|e| error_chain(&e))? {

@@ -34,7 +34,7 @@
 
 mod config;
 mod grpc;
-mod http;
+pub(crate) mod http;
 mod split;
 
 #[cfg(test)]
@@ -194,7 +194,7 @@ impl OtlpExporter {
 /// Installs rustls' ring provider unless one is installed: reqwest's
 /// `rustls-no-provider` panics when building a client without one. The binary
 /// installs it at start; this keeps custom builds and tests from panicking.
-fn ensure_crypto_provider() {
+pub(crate) fn ensure_crypto_provider() {
     if rustls::crypto::CryptoProvider::get_default().is_none() {
         // An error means another thread installed one first; that one is used.
         let _ = rustls::crypto::ring::default_provider().install_default();

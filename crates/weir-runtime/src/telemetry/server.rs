@@ -10,8 +10,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
-use weir_core::Shutdown;
 use weir_core::telemetry::MetricsRegistry;
+use weir_core::{HealthRegistry, Shutdown};
 
 /// Where the service is in its life, for `/readyz`.
 #[derive(Debug, Clone, Default)]
@@ -43,6 +43,7 @@ impl Lifecycle {
 struct AppState {
     registry: MetricsRegistry,
     lifecycle: Lifecycle,
+    health: HealthRegistry,
     started: Instant,
 }
 
@@ -51,6 +52,7 @@ pub async fn start(
     addr: SocketAddr,
     registry: MetricsRegistry,
     lifecycle: Lifecycle,
+    health: HealthRegistry,
     shutdown: Shutdown,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
@@ -63,6 +65,7 @@ pub async fn start(
     let state = AppState {
         registry,
         lifecycle,
+        health,
         started: Instant::now(),
     };
     let app = Router::new()
@@ -93,12 +96,27 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     )
 }
 
+/// 200 `running` when every pipeline runs and every component is healthy;
+/// otherwise 503 with a JSON body naming the state and each unhealthy
+/// component with its reason, so an operator sees why at a glance.
 async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
     let state = s.lifecycle.state();
-    let code = if state == "running" {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (code, format!("{state}\n"))
+    let unhealthy = s.health.unhealthy();
+    if state == "running" && unhealthy.is_empty() {
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain")],
+            format!("{state}\n"),
+        );
+    }
+    let components: Vec<serde_json::Value> = unhealthy
+        .into_iter()
+        .map(|(component, reason)| serde_json::json!({ "component": component, "reason": reason }))
+        .collect();
+    let body = serde_json::json!({ "status": state, "unhealthy": components });
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        [(header::CONTENT_TYPE, "application/json")],
+        format!("{body}\n"),
+    )
 }
