@@ -23,6 +23,7 @@ use weir_core::{ComponentConfig, ConfigError};
 ///     settings_refresh: 5m
 ///     probe_interval: 30s
 ///     circuit_breaker: { failures: 5, open_for: 30s }
+///     ordered: true
 /// ```
 #[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -62,6 +63,14 @@ pub struct LedgerConfig {
     /// row (5xx, timeouts, connection errors). Default: 5 and `30s`.
     #[serde(default)]
     pub circuit_breaker: BreakerConfig,
+    /// Deliver in queue order: exports (up to the harness's `max_in_flight`)
+    /// encode in parallel but send one request at a time, in turn, retrying
+    /// a failed request in its turn. `false`: requests go out concurrently
+    /// and a failed batch is retried by the harness, after later ones.
+    /// Default: `true` (Ledger's own request limit, 1000 a minute, is far
+    /// below what one connection carries).
+    #[serde(default = "yes")]
+    pub ordered: bool,
 }
 
 /// Request body compression.
@@ -135,6 +144,7 @@ impl fmt::Debug for LedgerConfig {
             .field("settings_refresh", &self.settings_refresh)
             .field("probe_interval", &self.probe_interval)
             .field("circuit_breaker", &self.circuit_breaker)
+            .field("ordered", &self.ordered)
             .finish()
     }
 }

@@ -17,18 +17,21 @@
 //!   429 and 503 wait `Retry-After`; other failures retry with the harness's
 //!   jittered backoff, and a circuit breaker stops hammering a dead server
 //!   (`gate`).
-//! - Nothing is dropped for being undeliverable: the harness retries this
-//!   exporter's batches until delivered (`retry.max_elapsed: 0` unless set),
-//!   so the queue fills and backpressure reaches the receivers. A batch
-//!   larger than one request is sent as several; once part of it is
-//!   delivered the rest is retried here, so a retry never resends what the
-//!   server took.
+//! - Nothing is dropped for being undeliverable: failed requests are retried
+//!   until delivered (`retry.max_elapsed: 0` unless set), so the queue fills
+//!   and backpressure reaches the receivers. A batch larger than one request
+//!   is sent as several; once part of it is delivered the rest is retried
+//!   here, so a retry never resends what the server took.
+//! - `ordered: true` (default): exports encode in parallel but send in the
+//!   order the harness took them from the queue, a failed request retried in
+//!   its turn (`order`), so batches land in queue order through outages.
 
 mod client;
 mod config;
 mod encode;
 mod gate;
 mod limiter;
+mod order;
 #[cfg(test)]
 mod tests;
 
@@ -51,6 +54,7 @@ use client::{Answer, Client};
 use encode::Chunk;
 use gate::{Gate, Hold};
 use limiter::Limiter;
+use order::Order;
 
 /// Builds `ledger` exporters.
 #[derive(Debug, Clone, Copy, Default)]
@@ -87,6 +91,9 @@ impl ExporterFactory for LedgerExporterFactory {
 /// The series the exporter adds to the harness's.
 struct Metrics {
     telemetry: ComponentTelemetry,
+    /// The harness's retry series: requests retried here, in their turn or
+    /// to finish a batch, count with the harness's own retries.
+    retries: Counter,
     truncated: Counter,
     limit_wait_ms: Counter,
     settings_ok: Counter,
@@ -104,6 +111,7 @@ impl Metrics {
             limit_wait_ms: telemetry.counter(names::EXPORTER_LEDGER_RATE_LIMIT_WAIT, None, &[]),
             settings_ok: c(names::EXPORTER_LEDGER_SETTINGS_FETCHES, Some("ok")),
             settings_failed: c(names::EXPORTER_LEDGER_SETTINGS_FETCHES, Some("failed")),
+            retries: telemetry.counter(names::EXPORTER_RETRIES, Some(Signal::Logs), &[]),
             telemetry: telemetry.clone(),
         }
     }
@@ -143,6 +151,8 @@ pub struct LedgerExporter {
     metrics: Metrics,
     /// Unix seconds of the last log of server-side rejections (bounded rate).
     rejections_logged: AtomicU64,
+    /// Turns for `ordered: true`.
+    order: Option<Order>,
 }
 
 /// How one request ended.
@@ -174,6 +184,7 @@ impl LedgerExporter {
             probe: AsyncMutex::new(None),
             metrics: Metrics::new(&cx.telemetry),
             rejections_logged: AtomicU64::new(0),
+            order: config.ordered.then(Order::new),
             config,
         })
     }
@@ -393,6 +404,8 @@ impl LedgerExporter {
 #[async_trait]
 impl Exporter for LedgerExporter {
     async fn export(&self, batch: &Batch) -> Result<ExportOutcome, ExportError> {
+        // Before any await: the place in line is the order of the calls.
+        let ticket = self.order.as_ref().map(Order::ticket);
         if self.config.fetch_settings {
             self.first_settings
                 .get_or_init(|| async {
@@ -412,6 +425,9 @@ impl Exporter for LedgerExporter {
         let gzip = self.config.compression == Compression::Gzip;
         let encoded = encode::encode(batch, max, &settings.constraints, now, gzip)?;
         self.metrics.truncated.add(encoded.truncated as u64);
+        if let Some(t) = &ticket {
+            t.turn().await;
+        }
         let (mut sent, mut rejected) = (0u64, 0u64);
         for (i, chunk) in encoded.chunks.iter().enumerate() {
             let mut wait = Duration::from_secs(1);
@@ -429,17 +445,24 @@ impl Exporter for LedgerExporter {
                         rejected += chunk.entries as u64;
                         break;
                     }
-                    // Nothing delivered yet: the harness retries the batch.
-                    Step::Retry(e) if i == 0 => return Err(e),
-                    // Part delivered: finish here, so nothing is sent twice.
+                    // Nothing delivered and no turn to keep: the harness
+                    // retries the batch.
+                    Step::Retry(e) if i == 0 && ticket.is_none() => return Err(e),
+                    // Part delivered, or our turn: finish here, so nothing
+                    // is sent twice or out of order.
                     Step::Retry(e) => {
+                        self.metrics.retries.inc();
                         let after = match &e {
                             ExportError::Retryable { after, .. } => *after,
                             ExportError::Permanent { .. } => None,
                         };
-                        tracing::warn!(error = %e, "ledger exporter: part of a batch failed; retrying that part");
-                        tokio::time::sleep(after.unwrap_or(wait)).await;
-                        wait = (wait * 2).min(Duration::from_secs(30));
+                        tracing::warn!(error = %e, "ledger exporter: a request failed; retrying it in its turn");
+                        // A paused or closed gate does the waiting (and the
+                        // probing) itself; otherwise back off here.
+                        if self.gate.hold() == Hold::Open {
+                            tokio::time::sleep(after.unwrap_or(wait)).await;
+                            wait = (wait * 2).min(Duration::from_secs(30));
+                        }
                     }
                 }
             }

@@ -213,31 +213,32 @@ async fn a_refused_key_stops_sending_names_the_exporter_and_resumes_after_a_prob
     let s = setup(StandinConfig::default(), "").await;
     let control = s.standin.control();
     control.reject_all_keys(true);
-    let err = s.exporter.export(&batch_from(0, 5)).await.unwrap_err();
-    assert!(err.to_string().contains("http_401"), "{err}");
+    let b = batch_from(0, 5);
+    let export = s.exporter.export(&b);
+    tokio::pin!(export);
+    // The batch waits in its turn (still queued), probing the key.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(600), &mut export)
+            .await
+            .is_err(),
+        "no delivery while the key is refused"
+    );
+    let stats = s.standin.stats();
+    assert_eq!(
+        stats.request_times.len(),
+        1,
+        "not one batch sent after the 401"
+    );
+    assert!(
+        stats.status(401) >= 3,
+        "the first request and probes: {stats:?}"
+    );
     let unhealthy = s.health.unhealthy();
     assert_eq!(unhealthy.len(), 1);
     assert_eq!(unhealthy[0].0, "ledger");
     assert!(unhealthy[0].1.contains("401"), "{unhealthy:?}");
-    let ingest_before = s.standin.stats().request_times.len();
-    // The harness calls again: this export waits at the gate, probing.
-    let again = batch_from(0, 5);
-    let retry = s.exporter.export(&again);
-    tokio::pin!(retry);
-    assert!(
-        tokio::time::timeout(Duration::from_millis(600), &mut retry)
-            .await
-            .is_err(),
-        "no sending while the key is refused"
-    );
-    assert_eq!(
-        s.standin.stats().request_times.len(),
-        ingest_before,
-        "not one batch sent after the 401"
-    );
-    assert!(s.standin.stats().status(401) >= 2, "the key was probed");
     control.reject_all_keys(false);
-    let out = tokio::time::timeout(Duration::from_secs(5), retry)
+    let out = tokio::time::timeout(Duration::from_secs(5), export)
         .await
         .unwrap()
         .unwrap();
@@ -248,8 +249,42 @@ async fn a_refused_key_stops_sending_names_the_exporter_and_resumes_after_a_prob
 }
 
 #[tokio::test]
-async fn retry_after_holds_every_request_and_a_503_burst_loses_nothing() {
+async fn unordered_a_401_goes_back_to_the_harness() {
+    let s = setup(StandinConfig::default(), ", ordered: false").await;
+    s.standin.control().reject_all_keys(true);
+    let err = s.exporter.export(&batch_from(0, 5)).await.unwrap_err();
+    assert!(err.to_string().contains("http_401"), "{err}");
+    assert_eq!(s.health.unhealthy().len(), 1);
+    s.standin.stop().await;
+}
+
+#[tokio::test]
+async fn ordered_exports_land_in_queue_order_through_a_503_spell() {
     let s = setup(StandinConfig::default(), "").await;
+    s.standin
+        .control()
+        .fail_for(Duration::from_millis(1500), 503, None);
+    let batches: Vec<Batch> = (0..4).map(|k| batch_from(k * 100, 100)).collect();
+    let runs = batches.iter().map(|b| {
+        let exporter = &s.exporter;
+        async move {
+            let out = exporter.export(b).await.unwrap();
+            assert_eq!(out.sent, 100);
+        }
+    });
+    futures_join_all(runs).await;
+    assert!(s.standin.stats().status(503) >= 1);
+    assert_eq!(
+        messages(&s.standin),
+        numbered(0..400),
+        "each once, in queue order"
+    );
+    s.standin.stop().await;
+}
+
+#[tokio::test]
+async fn retry_after_holds_every_request_and_a_503_burst_loses_nothing() {
+    let s = setup(StandinConfig::default(), ", ordered: false").await;
     s.standin.control().fail_next(2, 503, Some(1));
     let started = std::time::Instant::now();
     let mut tries = 0;
@@ -306,7 +341,7 @@ async fn a_batch_cut_short_by_the_quota_is_finished_without_resending() {
 async fn permanent_refusals_count_as_rejected_and_the_breaker_opens() {
     let s = setup(
         StandinConfig::default(),
-        ", circuit_breaker: { failures: 3, open_for: 700ms }",
+        ", circuit_breaker: { failures: 3, open_for: 700ms }, ordered: false",
     )
     .await;
     let control = s.standin.control();
