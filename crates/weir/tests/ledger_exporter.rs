@@ -168,11 +168,11 @@ fn sdk_logs_reach_ledger_once_valid_and_mapped_per_the_contract() {
             assert_eq!(serde_json::to_value(e.log_type).unwrap(), "logger");
         }
         // Within a second of now: the SDK's timestamps, not the epoch.
-        let age = std::time::SystemTime::now()
+        let age = (std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
-            .as_nanos() as u64
-            - e.timestamp.unix_nano().min(u64::MAX);
+            .as_nanos() as u64)
+            .saturating_sub(e.timestamp.unix_nano());
         assert!(age < 60_000_000_000, "timestamp {}", e.timestamp);
     }
     weir.signal("TERM");
