@@ -107,7 +107,8 @@ async fn missing_or_unknown_keys_get_401_until_the_key_is_fixed() {
 
 #[tokio::test]
 async fn the_minute_limit_answers_429_with_retry_after_and_headers() {
-    let window = Duration::from_millis(400);
+    // Long enough that three requests fit in it on a loaded machine.
+    let window = Duration::from_millis(1500);
     let s = Standin::start(StandinConfig {
         requests_per_minute: 3,
         minute_window: window,
@@ -127,7 +128,7 @@ async fn the_minute_limit_answers_429_with_retry_after_and_headers() {
     assert_eq!(r.status, 429);
     assert_eq!(
         r.header("retry-after"),
-        Some("1"),
+        Some("2"),
         "the window rounded up to seconds"
     );
     assert_eq!(r.header("x-ratelimit-limit-minute"), Some("3"));
@@ -155,9 +156,12 @@ async fn the_minute_limit_answers_429_with_retry_after_and_headers() {
     assert_eq!(post(s.addr(), BATCH, &batch("r", 1)).await.status, 202);
     let stats = s.stats();
     assert_eq!((stats.status(202), stats.status(429)), (5, 1));
-    assert_eq!(
-        stats.max_requests_in_any_minute, 5,
-        "every ingest request counts"
+    // The 429 proves the first four came within one window; the fifth (the
+    // other key's) did too unless the machine is very slow.
+    let most = stats.max_requests_in_any_minute;
+    assert!(
+        (4..=5).contains(&most),
+        "every ingest request counts: {most}"
     );
     assert_eq!(stats.max_requests_in(Duration::from_secs(3600)), 6);
 }
@@ -236,7 +240,7 @@ async fn the_quota_answers_402_until_reset() {
 async fn a_timed_quota_period_resets_by_itself() {
     let s = Standin::start(StandinConfig {
         daily_quota: 1,
-        quota_period: Some(Duration::from_millis(300)),
+        quota_period: Some(Duration::from_millis(1500)),
         ..StandinConfig::default()
     })
     .await
@@ -246,7 +250,7 @@ async fn a_timed_quota_period_resets_by_itself() {
     let quotas = get(s.addr(), SETTINGS).await.json()["quotas"].clone();
     let reset = weir_ledger::Timestamp::parse(quotas["quota_reset_at"].as_str().unwrap()).unwrap();
     let now = weir_ledger::Timestamp::parse(&at(0)).unwrap();
-    assert!(reset > now && reset.unix_micros() - now.unix_micros() <= 300_000);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(reset > now && reset.unix_micros() - now.unix_micros() <= 1_500_000);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(post(s.addr(), SINGLE, &entry("c")).await.status, 202);
 }

@@ -15,6 +15,10 @@ use clap::Parser;
 use serde_json::json;
 use weir_ledger_standin::{DEFAULT_API_KEY, Standin, StandinConfig, Stats};
 
+// Parsing allocates per field; mimalloc keeps that cheap (as in weir itself).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A stand-in Ledger v1 ingest server.
 #[derive(Parser, Debug)]
 #[command(name = "ledger-standin", version)]
