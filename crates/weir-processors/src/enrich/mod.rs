@@ -33,6 +33,7 @@ mod mask;
 #[cfg(test)]
 mod tests;
 mod wire;
+mod wire_attrs;
 
 use weir_core::otlp::common::v1::{AnyValue, KeyValue};
 use weir_core::otlp::logs::v1::{LogRecord, ResourceLogs};

@@ -23,181 +23,14 @@ use weir_core::otlp::logs::v1::LogRecord;
 use weir_core::otlp::resource::v1::Resource;
 use weir_core::otlp::trace::v1::Span;
 use weir_core::{Batch, BatchMeta, Signal};
-use weir_otlp::splice::attrs::{ValueRef, put_attr_raw, put_value, value};
+use weir_otlp::splice::attrs::{ValueRef, value};
 use weir_otlp::splice::read::{LEN, Malformed, fields};
 use weir_otlp::splice::{Assembly, Header, Layout, Piece};
 
 use super::EnrichProcessor;
 use super::attr_list::AttrList;
 use super::fingerprint;
-
-/// Where an entry's key or value bytes are: in the record's bytes, or in the
-/// list's scratch when `new`. Offsets are `u32`, as in [`Piece`], so an
-/// entry stays small: steps move entries around.
-#[derive(Debug, Clone, Copy)]
-struct Loc {
-    start: u32,
-    end: u32,
-    new: bool,
-}
-
-impl Loc {
-    fn orig(r: Range<usize>) -> Loc {
-        Loc {
-            start: r.start as u32,
-            end: r.end as u32,
-            new: false,
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct Entry {
-    key: Loc,
-    /// [`key_tag`] of the key, compared before the key's bytes.
-    tag: u64,
-    /// The `AnyValue` body; `None` when the attribute has no value message.
-    value: Option<Loc>,
-    /// The original attribute field, while the entry is unchanged.
-    raw: Option<(u32, u32)>,
-}
-
-/// A key's length and its first and last three bytes: two different keys
-/// rarely share it, so a lookup compares one word per entry and the bytes
-/// only on a likely match.
-#[inline]
-fn key_tag(k: &[u8]) -> u64 {
-    let n = k.len();
-    let at = |i: usize| k.get(i).map_or(0, |&b| u64::from(b));
-    let end = |i: usize| n.checked_sub(i).map_or(0, |j| u64::from(k[j]));
-    (n as u64) << 48 | at(0) << 40 | at(1) << 32 | at(2) << 24 | end(3) << 16 | end(2) << 8 | end(1)
-}
-
-/// The attributes of one record, editable over its bytes.
-pub(crate) struct WireAttrs<'a> {
-    buf: &'a [u8],
-    entries: Vec<Entry>,
-    scratch: Vec<u8>,
-    changed: bool,
-}
-
-impl<'a> WireAttrs<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        WireAttrs {
-            buf,
-            entries: Vec::new(),
-            scratch: Vec::new(),
-            changed: false,
-        }
-    }
-
-    #[inline]
-    fn text(&self, b: &Loc) -> &[u8] {
-        let src = if b.new { &self.scratch[..] } else { self.buf };
-        &src[b.start as usize..b.end as usize]
-    }
-
-    fn put_scratch(&mut self, f: impl FnOnce(&mut Vec<u8>)) -> Loc {
-        let at = self.scratch.len();
-        f(&mut self.scratch);
-        Loc {
-            start: at as u32,
-            end: self.scratch.len() as u32,
-            new: true,
-        }
-    }
-
-    /// Writes the attributes as fields numbered `field`: untouched ones as
-    /// pieces of `src`, the others encoded into `asm`'s arena.
-    fn emit(&self, asm: &mut Assembly, src: u32, field: u32, out: &mut Vec<Piece>) {
-        for e in &self.entries {
-            let piece = match e.raw {
-                Some((start, end)) => Piece { src, start, end },
-                None => {
-                    let at = asm.arena().len();
-                    let key = self.text(&e.key);
-                    let value = e.value.as_ref().map(|v| self.text(v));
-                    put_attr_raw(asm.arena(), field, key, value);
-                    asm.arena_piece(at)
-                }
-            };
-            push_merged(out, piece);
-        }
-    }
-}
-
-/// Appends `p`, joining it to the last piece when they are contiguous.
-fn push_merged(out: &mut Vec<Piece>, p: Piece) {
-    if let Some(last) = out.last_mut()
-        && last.src == p.src
-        && last.end == p.start
-    {
-        last.end = p.end;
-        return;
-    }
-    out.push(p);
-}
-
-impl AttrList for WireAttrs<'_> {
-    fn count(&self) -> usize {
-        self.entries.len()
-    }
-    fn key_at(&self, i: usize) -> &str {
-        std::str::from_utf8(self.text(&self.entries[i].key)).unwrap_or("")
-    }
-    fn key_bytes_at(&self, i: usize) -> &[u8] {
-        self.text(&self.entries[i].key)
-    }
-    fn value_at(&self, i: usize) -> ValueRef<'_> {
-        match &self.entries[i].value {
-            None => ValueRef::Empty,
-            Some(v) => {
-                let src = if v.new { &self.scratch[..] } else { self.buf };
-                value(src, v.start as usize..v.end as usize).unwrap_or(ValueRef::Empty)
-            }
-        }
-    }
-    fn push(&mut self, key: &str, v: ValueRef<'_>) {
-        let tag = key_tag(key.as_bytes());
-        let key = self.put_scratch(|s| s.extend_from_slice(key.as_bytes()));
-        let value = self.put_scratch(|s| put_value(s, &v));
-        self.entries.push(Entry {
-            key,
-            tag,
-            value: Some(value),
-            raw: None,
-        });
-        self.changed = true;
-    }
-    fn set_value(&mut self, i: usize, v: ValueRef<'_>) {
-        let value = self.put_scratch(|s| put_value(s, &v));
-        let e = &mut self.entries[i];
-        e.value = Some(value);
-        e.raw = None;
-        self.changed = true;
-    }
-    fn remove_at(&mut self, i: usize) {
-        self.entries.remove(i);
-        self.changed = true;
-    }
-    fn move_renamed(&mut self, i: usize, to: &str) {
-        let mut e = self.entries.remove(i);
-        e.key = self.put_scratch(|s| s.extend_from_slice(to.as_bytes()));
-        e.tag = key_tag(to.as_bytes());
-        e.raw = None;
-        self.entries.push(e);
-        self.changed = true;
-    }
-    fn position_from(&self, key: &str, from: usize) -> Option<usize> {
-        let key = key.as_bytes();
-        let tag = key_tag(key);
-        let rest = self.entries.get(from..)?;
-        let i = rest
-            .iter()
-            .position(|e| e.tag == tag && self.text(&e.key) == key)?;
-        Some(from + i)
-    }
-}
+use super::wire_attrs::{Entry, Loc, WireAttrs, key_tag, push_merged, tag_bit};
 
 /// Field numbers per signal.
 struct Shape {
@@ -237,6 +70,7 @@ fn load<'a>(
     others: &mut Vec<Range<usize>>,
 ) -> Result<Loaded<'a>, Malformed> {
     attrs.entries.clear();
+    attrs.seen = 0;
     attrs.scratch.clear();
     attrs.changed = false;
     others.clear();
@@ -264,8 +98,10 @@ fn load<'a>(
                     (key, value)
                 }
             };
+            let tag = key_tag(&buf[key.clone()]);
+            attrs.seen |= tag_bit(tag);
             attrs.entries.push(Entry {
-                tag: key_tag(&buf[key.clone()]),
+                tag,
                 key: Loc::orig(key),
                 value: value.map(Loc::orig),
                 raw: Some((f.raw.start as u32, f.raw.end as u32)),
