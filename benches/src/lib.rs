@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod http_ndjson;
+pub mod ledger_scenario;
 pub mod loadgen;
 pub mod otlp_scenarios;
 pub mod procstat;
@@ -73,12 +74,15 @@ pub const SCENARIOS: &[&str] = &[
     "overload-10x",
     "otlp-grpc-latency",
     "http-ndjson-file",
+    "ledger-gzip",
+    "ledger-gzip-unordered",
 ];
 
 /// Runs scenario `name`.
 pub fn run(name: &str, env: &BenchEnv) -> Result<BenchResult, String> {
     if name.starts_with("otlp-")
         || name.starts_with("http-")
+        || name.starts_with("ledger-")
         || name == "steady-10k"
         || name == "overload-10x"
     {
@@ -95,6 +99,8 @@ pub fn run(name: &str, env: &BenchEnv) -> Result<BenchResult, String> {
         "overload-10x" => otlp_scenarios::overload(env),
         "otlp-grpc-latency" => otlp_scenarios::latency(env),
         "http-ndjson-file" => http_ndjson::run(env),
+        "ledger-gzip" => ledger_scenario::run(env, true),
+        "ledger-gzip-unordered" => ledger_scenario::run(env, false),
         other => match otlp_scenarios::PASS_THROUGH
             .iter()
             .find(|p| p.name == other)

@@ -366,3 +366,37 @@ async fn permanent_refusals_count_as_rejected_and_the_breaker_opens() {
     drop(s.cx);
     s.standin.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "timing probe"]
+async fn timing_probe() {
+    let s = setup(
+        StandinConfig {
+            record_entries: false,
+            ..StandinConfig::default()
+        },
+        "",
+    )
+    .await;
+    let b = batch_from(0, 1000);
+    for _ in 0..3 {
+        s.exporter.export(&b).await.unwrap();
+    }
+    let t = std::time::Instant::now();
+    for _ in 0..50 {
+        s.exporter.export(&b).await.unwrap();
+    }
+    eprintln!("per 1000-record export: {:?}", t.elapsed() / 50);
+    let enc = std::time::Instant::now();
+    for _ in 0..50 {
+        let _ = encode::encode(
+            &b,
+            1000,
+            &Settings::default().constraints,
+            now_nanos(),
+            true,
+        )
+        .unwrap();
+    }
+    eprintln!("encode+gzip: {:?}", enc.elapsed() / 50);
+}
