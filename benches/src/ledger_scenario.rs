@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use weir_core::Signal;
 use weir_ledger_standin::{DEFAULT_API_KEY, Standin, StandinConfig};
 
-use crate::loadgen::{self, LoadConfig, Protocol, Stop};
+use crate::loadgen::{self, LoadConfig, Protocol};
+use crate::otlp_scenarios::flat_out;
 use crate::otlp_scenarios::weir::{Sampler, Weir, pin_harness, pin_note};
 use crate::{BenchEnv, BenchResult};
 
@@ -80,15 +81,7 @@ pub fn run(env: &BenchEnv, ordered: bool) -> Result<BenchResult, String> {
         Protocol::Grpc,
         Signal::Logs,
     );
-    if env.quick {
-        cfg.concurrency = 2;
-        cfg.connections = 1;
-        cfg.stop = Stop::After(Duration::from_millis(1500));
-    } else {
-        cfg.concurrency = 8;
-        cfg.connections = 2;
-        cfg.stop = Stop::After(Duration::from_secs(10));
-    }
+    flat_out(&mut cfg, env.quick);
     let sampler = Sampler::start(weir.pid());
     let started = Instant::now();
     let report = rt.block_on(loadgen::run(&cfg))?;

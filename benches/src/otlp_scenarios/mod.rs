@@ -178,6 +178,20 @@ fn wait_drain(sink: &Sink, base: u64, expected: u64) -> Duration {
     }
 }
 
+/// Flat-out load: 8 requests in flight on 2 connections for 10 s (quick: 2
+/// on 1 for 1.5 s).
+pub fn flat_out(cfg: &mut LoadConfig, quick: bool) {
+    if quick {
+        cfg.concurrency = 2;
+        cfg.connections = 1;
+        cfg.stop = Stop::After(Duration::from_millis(1500));
+    } else {
+        cfg.concurrency = 8;
+        cfg.connections = 2;
+        cfg.stop = Stop::After(Duration::from_secs(10));
+    }
+}
+
 fn scratch(env: &BenchEnv, name: &str) -> std::path::PathBuf {
     let dir = env.scratch.join(name);
     let _ = std::fs::remove_dir_all(&dir);
@@ -221,15 +235,7 @@ pub fn pass_through(env: &BenchEnv, p: &PassThrough) -> Result<BenchResult, Stri
     );
     let weir = Weir::start(env, &scratch(env, p.name), &yaml, pinned)?;
     let mut cfg = LoadConfig::new(endpoint(&weir, p.protocol), p.protocol, p.signal);
-    if env.quick {
-        cfg.concurrency = 2;
-        cfg.connections = 1;
-        cfg.stop = Stop::After(Duration::from_millis(1500));
-    } else {
-        cfg.concurrency = 8;
-        cfg.connections = 2;
-        cfg.stop = Stop::After(Duration::from_secs(10));
-    }
+    flat_out(&mut cfg, env.quick);
     let (report, usage) = load_sampled(&rt, &cfg, weir.pid())?;
     let drain = wait_drain(&sink, 0, report.ok_items);
     let code = weir.stop()?;

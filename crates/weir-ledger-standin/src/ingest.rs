@@ -211,15 +211,7 @@ fn logs(
 /// Per-span rules, then the record (spans do not count against the log quota).
 fn spans(shared: &Shared, spans: Vec<SpanIn>, gzip: bool, sender: Sender) -> Answer {
     let now = now_unix_nano();
-    let total = spans.len() as u64;
-    let kept: Vec<SpanIn> = spans
-        .into_iter()
-        .filter(|s| ingest::check_span(s, now))
-        .collect();
-    let response = SpanIngestResponse {
-        accepted: kept.len() as u64,
-        rejected: total - kept.len() as u64,
-    };
+    let (kept, response) = SpanIngestResponse::split(spans, now);
     {
         let mut r = lock(&shared.records);
         r.stats.accepted_spans += response.accepted;

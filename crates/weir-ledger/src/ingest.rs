@@ -176,6 +176,20 @@ pub struct SpanIngestResponse {
 }
 
 impl SpanIngestResponse {
+    /// Keeps the spans Ledger keeps, and the answer that says so.
+    pub fn split(spans: Vec<SpanIn>, now_unix_nano: u64) -> (Vec<SpanIn>, Self) {
+        let total = spans.len() as u64;
+        let kept: Vec<SpanIn> = spans
+            .into_iter()
+            .filter(|s| check_span(s, now_unix_nano))
+            .collect();
+        let answer = SpanIngestResponse {
+            accepted: kept.len() as u64,
+            rejected: total - kept.len() as u64,
+        };
+        (kept, answer)
+    }
+
     /// Checks every span and counts.
     pub fn for_spans(spans: &[SpanIn], now_unix_nano: u64) -> Self {
         let accepted = spans

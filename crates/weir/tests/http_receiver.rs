@@ -7,7 +7,7 @@ mod support;
 
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use reqwest::blocking::Client;
 use serde_json::{Value, json};
@@ -40,56 +40,19 @@ service:
     p
 }
 
-/// The address the receiver logged once listening.
-fn http_addr(weir: &Weir) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        for line in weir.stderr().lines() {
-            if let Ok(v) = serde_json::from_str::<Value>(line)
-                && v["fields"]["message"] == "HTTP receiver listening"
-            {
-                return v["fields"]["address"].as_str().unwrap().to_string();
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no HTTP listener:\n{}",
-            weir.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(data).unwrap();
     e.finish().unwrap()
 }
 
-/// RFC 3339 UTC for `offset` seconds from now (whole seconds).
+/// RFC 3339 UTC for `offset` seconds from now.
 fn rfc3339(offset: i64) -> String {
-    let secs = SystemTime::now()
+    let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
-        .as_secs() as i64
-        + offset;
-    let (days, tod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Days to civil date (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        tod / 3600,
-        tod / 60 % 60,
-        tod % 60
-    )
+        .as_micros() as i64;
+    weir_ledger::Timestamp::from_unix_micros(now + offset * 1_000_000).to_string()
 }
 
 fn text(v: Option<&Value>) -> &str {
@@ -101,7 +64,7 @@ fn text(v: Option<&Value>) -> &str {
 fn json_forms_and_ledger_requests_reach_the_files_with_their_fields() {
     let dir = tempfile::tempdir().unwrap();
     let mut weir = Weir::start(&pipeline(dir.path()), &[("LEDGER_API_KEY", KEY)]);
-    let base = format!("http://{}", http_addr(&weir));
+    let base = format!("http://{}", weir.http_addr());
     // reqwest is built without a default TLS provider: weir uses ring.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let client = Client::new();

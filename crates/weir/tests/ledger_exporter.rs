@@ -293,26 +293,6 @@ fn thirty_seconds_of_503_lose_nothing_and_keep_the_order() {
     rt.block_on(standin.stop());
 }
 
-/// The address the `http` receiver logged once listening.
-fn http_addr(weir: &Weir) -> String {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        for line in weir.stderr().lines() {
-            if let Ok(v) = serde_json::from_str::<Value>(line)
-                && v["fields"]["message"] == "HTTP receiver listening"
-            {
-                return v["fields"]["address"].as_str().unwrap().to_string();
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no HTTP listener:\n{}",
-            weir.stderr()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn ledger_sdk_batches_relayed_through_weir_keep_every_field() {
     let rt = runtime();
@@ -328,7 +308,7 @@ fn ledger_sdk_batches_relayed_through_weir_keep_every_field() {
             ("WEIR_METRICS_ADDRESS", "127.0.0.1:0"),
         ],
     );
-    let base = format!("http://{}", http_addr(&weir));
+    let base = format!("http://{}", weir.http_addr());
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

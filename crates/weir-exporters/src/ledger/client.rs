@@ -13,7 +13,7 @@ use weir_core::ConfigError;
 use weir_ledger::settings::Settings;
 use weir_otlp::status::parse_retry_after;
 
-use crate::otlp::http::{error_chain, read_capped};
+use crate::otlp::http::{error_chain, read_capped, transport_reason};
 
 /// What an answer asks of the exporter.
 #[derive(Debug, Clone, PartialEq)]
@@ -134,15 +134,8 @@ impl Client {
 }
 
 fn transport(e: &reqwest::Error) -> Answer {
-    let reason = if e.is_timeout() {
-        "timeout"
-    } else if e.is_connect() {
-        "connect"
-    } else {
-        "transport"
-    };
     Answer::Failed {
-        reason: reason.into(),
+        reason: transport_reason(e).into(),
         message: error_chain(e),
     }
 }

@@ -171,14 +171,18 @@ pub(crate) fn signal_url(endpoint: &Url, signal: Signal) -> Url {
 
 /// A request that got no HTTP answer: always worth retrying.
 fn transport_error(e: reqwest::Error) -> ExportError {
-    let reason = if e.is_timeout() {
+    ExportError::retryable(transport_reason(&e), error_chain(&e))
+}
+
+/// The metrics label of a request that got no answer.
+pub(crate) fn transport_reason(e: &reqwest::Error) -> &'static str {
+    if e.is_timeout() {
         "timeout"
     } else if e.is_connect() {
         "connect"
     } else {
         "transport"
-    };
-    ExportError::retryable(reason, error_chain(&e))
+    }
 }
 
 /// An error with its causes, which reqwest keeps out of its own message.

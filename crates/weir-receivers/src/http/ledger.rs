@@ -131,15 +131,7 @@ impl Ledger {
                         return respond::json(status, refused.to_json());
                     }
                 };
-                let total = spans.len() as u64;
-                let kept: Vec<_> = spans
-                    .into_iter()
-                    .filter(|s| ingest::check_span(s, now))
-                    .collect();
-                let response = SpanIngestResponse {
-                    accepted: kept.len() as u64,
-                    rejected: total - kept.len() as u64,
-                };
+                let (kept, response) = SpanIngestResponse::split(spans, now);
                 state.count_invalid(signal, response.rejected);
                 let batch = (!kept.is_empty())
                     .then(|| Batch::traces(weir_ledger::otlp::spans_to_otlp(kept), meta));

@@ -70,11 +70,7 @@ impl State {
         peer: SocketAddr,
         headers: &HeaderMap,
     ) -> Result<Arc<ClientInfo>, AuthError> {
-        let mut client = ClientInfo::from_addr(peer);
-        if let Some(auth) = &self.auth {
-            client.subject = Some(auth.check(headers)?);
-        }
-        Ok(Arc::new(client))
+        crate::net::auth::client_info(self.auth.as_ref(), peer, headers)
     }
 
     /// Whether some pipeline takes `signal`.

@@ -5,10 +5,12 @@
 //! nor response timing give the secret away. The authenticated subject handed to
 //! processors is a short prefix of the digest: stable per token, not reversible.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::HeaderMap;
 use sha2::{Digest, Sha256};
+use weir_core::ClientInfo;
 
 /// The configured tokens, by digest.
 #[derive(Clone)]
@@ -84,6 +86,20 @@ impl Auth {
         }
         found.cloned().ok_or(AuthError::Unknown)
     }
+}
+
+/// Authenticates a request when `auth` is on, and says who sent it: one
+/// small allocation per request, shared by the batch it becomes.
+pub(crate) fn client_info(
+    auth: Option<&Auth>,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<Arc<ClientInfo>, AuthError> {
+    let mut client = ClientInfo::from_addr(peer);
+    if let Some(auth) = auth {
+        client.subject = Some(auth.check(headers)?);
+    }
+    Ok(Arc::new(client))
 }
 
 /// `tok-` and the first 8 hex digits of the digest.

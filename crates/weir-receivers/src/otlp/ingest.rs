@@ -137,11 +137,7 @@ impl Ingest {
         peer: SocketAddr,
         headers: &HeaderMap,
     ) -> Result<Arc<ClientInfo>, AuthError> {
-        let mut client = ClientInfo::from_addr(peer);
-        if let Some(auth) = &self.auth {
-            client.subject = Some(auth.check(headers)?);
-        }
-        Ok(Arc::new(client))
+        crate::net::auth::client_info(self.auth.as_ref(), peer, headers)
     }
 
     /// Decompresses, validates and sends one request body. `Ok(Some(_))` when

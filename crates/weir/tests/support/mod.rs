@@ -104,6 +104,29 @@ impl Weir {
         }
     }
 
+    /// The address the `http` receiver logged once listening.
+    pub fn http_addr(&self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            for line in self.stderr.lock().unwrap().lines() {
+                if let Ok(v) = serde_json::from_str::<Value>(line)
+                    && v["fields"]["message"] == "HTTP receiver listening"
+                {
+                    return v["fields"]["address"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string();
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no HTTP listener logged:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn stderr(&self) -> String {
         self.stderr.lock().unwrap().clone()
     }
