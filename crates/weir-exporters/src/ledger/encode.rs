@@ -67,18 +67,22 @@ pub(crate) fn encode(
         let resource = rl.resource.as_ref().map_or(&[][..], |r| &r.attributes[..]);
         for sl in &rl.scope_logs {
             for record in &sl.log_records {
-                let mut entry = weir_ledger::otlp::record_to_entry(resource, record);
-                if weir_ledger::fit::fit(&mut entry, limits, now_unix_nano) {
-                    out.truncated += 1;
-                }
                 if in_body == 0 {
                     body.extend_from_slice(b"{\"logs\":[");
                 } else {
                     body.push(b',');
                 }
-                serde_json::to_writer(&mut body, &entry).map_err(|e| {
+                let cut = weir_ledger::otlp::write_fitted_entry(
+                    &mut body,
+                    resource,
+                    record,
+                    limits,
+                    now_unix_nano,
+                )
+                .map_err(|e| {
                     ExportError::permanent("encode", format!("cannot write an entry: {e}"))
                 })?;
+                out.truncated += usize::from(cut);
                 in_body += 1;
                 if in_body == max {
                     finish(&mut body, &mut in_body, &mut out);

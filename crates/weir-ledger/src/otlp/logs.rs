@@ -70,13 +70,50 @@ pub fn entry_to_record(entry: LogEntry, observed_unix_nano: u64) -> LogRecord {
 
 /// An OTLP log record (with its resource's attributes) as a Ledger entry.
 pub fn record_to_entry(resource_attrs: &[KeyValue], record: &LogRecord) -> LogEntry {
+    let (mut entry, used) = entry_fields(resource_attrs, record);
+    let mut attributes = Map::new();
+    for kv in resource_attrs.iter().chain(&record.attributes) {
+        if used.contains(&kv.key.as_str()) {
+            continue;
+        }
+        let value = kv.value.as_ref().map_or(Value::Null, any_value_to_json);
+        attributes.insert(kv.key.clone(), value);
+    }
+    if let Some(hex) = trace_id_hex(record) {
+        attributes.insert(keys::TRACE_ID.into(), Value::String(hex));
+    }
+    if let Some(hex) = span_id_hex(record) {
+        attributes.insert(keys::SPAN_ID.into(), Value::String(hex));
+    }
+    entry.attributes = (!attributes.is_empty()).then_some(attributes);
+    entry
+}
+
+/// The record's trace id as lower-case hex, when it has a valid one.
+pub(super) fn trace_id_hex(record: &LogRecord) -> Option<String> {
+    (record.trace_id.len() == 16 && record.trace_id.iter().any(|b| *b != 0))
+        .then(|| super::to_hex(&record.trace_id))
+}
+
+/// The record's span id as lower-case hex, when it has a valid one.
+pub(super) fn span_id_hex(record: &LogRecord) -> Option<String> {
+    (record.span_id.len() == 8 && record.span_id.iter().any(|b| *b != 0))
+        .then(|| super::to_hex(&record.span_id))
+}
+
+/// [`record_to_entry`] without `attributes`, and the attribute keys that
+/// became fields (and so are left out of `attributes`).
+pub(super) fn entry_fields(
+    resource_attrs: &[KeyValue],
+    record: &LogRecord,
+) -> (LogEntry, Vec<&'static str>) {
     let time = match record.time_unix_nano {
         0 => record.observed_time_unix_nano,
         t => t,
     };
     // A mapped key: the record's value, else the resource's.
     let lookup = |key: &str| find(&record.attributes, key).or_else(|| find(resource_attrs, key));
-    let mut used: Vec<&str> = Vec::with_capacity(8);
+    let mut used: Vec<&'static str> = Vec::with_capacity(8);
     let mut take = |key: &'static str| -> Option<String> {
         let found = lookup(key)?;
         used.push(key);
@@ -113,30 +150,9 @@ pub fn record_to_entry(resource_attrs: &[KeyValue], record: &LogRecord) -> LogEn
         None => Importance::default(),
     };
 
-    let mut attributes = Map::new();
-    for kv in resource_attrs.iter().chain(&record.attributes) {
-        if used.contains(&kv.key.as_str()) {
-            continue;
-        }
-        let value = kv.value.as_ref().map_or(Value::Null, any_value_to_json);
-        attributes.insert(kv.key.clone(), value);
-    }
-    if record.trace_id.len() == 16 && record.trace_id.iter().any(|b| *b != 0) {
-        attributes.insert(
-            keys::TRACE_ID.into(),
-            Value::String(super::to_hex(&record.trace_id)),
-        );
-    }
-    if record.span_id.len() == 8 && record.span_id.iter().any(|b| *b != 0) {
-        attributes.insert(
-            keys::SPAN_ID.into(),
-            Value::String(super::to_hex(&record.span_id)),
-        );
-    }
-
     // Cutting fields to Ledger's limits (the exporter's job) belongs right
     // after this mapping; nothing is truncated here.
-    LogEntry {
+    let entry = LogEntry {
         timestamp: Timestamp::from_unix_nano(time),
         level: level_of(record.severity_number, &record.severity_text),
         log_type,
@@ -147,11 +163,12 @@ pub fn record_to_entry(resource_attrs: &[KeyValue], record: &LogRecord) -> LogEn
         stack_trace,
         environment,
         release,
-        attributes: (!attributes.is_empty()).then_some(attributes),
+        attributes: None,
         sdk_version,
         platform,
         platform_version,
-    }
+    };
+    (entry, used)
 }
 
 /// The OTLP severity number written for a level.

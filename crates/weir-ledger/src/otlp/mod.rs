@@ -59,13 +59,17 @@
 mod logs;
 mod spans;
 mod value;
+mod write;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod write_tests;
 
 pub use logs::{entry_to_record, record_to_entry};
 pub use spans::{ledger_kind_to_otlp, spans_to_otlp};
 pub use value::any_value_to_json;
+pub use write::write_fitted_entry;
 
 /// Attribute keys the mapping reads and writes.
 pub mod keys {
