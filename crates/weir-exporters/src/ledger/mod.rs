@@ -31,6 +31,7 @@ mod config;
 mod encode;
 mod gate;
 mod limiter;
+mod metrics;
 mod order;
 #[cfg(test)]
 mod tests;
@@ -41,7 +42,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::sync::{Mutex as AsyncMutex, OnceCell};
 use tokio::time::Instant;
-use weir_core::telemetry::{ComponentTelemetry, Counter, names};
 use weir_core::{
     Batch, BuildContext, ComponentConfig, ComponentError, ConfigError, ExportError, ExportOutcome,
     Exporter, ExporterFactory, Signal, async_trait,
@@ -54,6 +54,7 @@ use client::{Answer, Client};
 use encode::Chunk;
 use gate::{Gate, Hold};
 use limiter::Limiter;
+use metrics::Metrics;
 use order::Order;
 
 /// Builds `ledger` exporters.
@@ -85,56 +86,6 @@ impl ExporterFactory for LedgerExporterFactory {
 
     fn retries_until_delivered(&self) -> bool {
         true
-    }
-}
-
-/// The series the exporter adds to the harness's.
-struct Metrics {
-    telemetry: ComponentTelemetry,
-    /// The harness's retry series: requests retried here, in their turn or
-    /// to finish a batch, count with the harness's own retries.
-    retries: Counter,
-    truncated: Counter,
-    limit_wait_ms: Counter,
-    settings_ok: Counter,
-    settings_failed: Counter,
-}
-
-impl Metrics {
-    fn new(telemetry: &ComponentTelemetry) -> Self {
-        let c = |name, result: Option<&str>| match result {
-            Some(r) => telemetry.counter(name, None, &[("result", r)]),
-            None => telemetry.counter(name, Some(Signal::Logs), &[]),
-        };
-        Metrics {
-            truncated: c(names::EXPORTER_LEDGER_TRUNCATED_ITEMS, None),
-            limit_wait_ms: telemetry.counter(names::EXPORTER_LEDGER_RATE_LIMIT_WAIT, None, &[]),
-            settings_ok: c(names::EXPORTER_LEDGER_SETTINGS_FETCHES, Some("ok")),
-            settings_failed: c(names::EXPORTER_LEDGER_SETTINGS_FETCHES, Some("failed")),
-            retries: telemetry.counter(names::EXPORTER_RETRIES, Some(Signal::Logs), &[]),
-            telemetry: telemetry.clone(),
-        }
-    }
-
-    /// Counts one request by its answer (a registry lookup a request, not a
-    /// record: requests carry up to 1000 records).
-    fn call(&self, status: &str, error: bool) {
-        self.telemetry
-            .counter(
-                names::EXPORTER_LEDGER_API_CALLS,
-                None,
-                &[("status", status)],
-            )
-            .inc();
-        if error {
-            self.telemetry
-                .counter(
-                    names::EXPORTER_LEDGER_API_ERRORS,
-                    None,
-                    &[("status", status)],
-                )
-                .inc();
-        }
     }
 }
 

@@ -1,0 +1,65 @@
+//! The metric names of DESIGN.md §6, in one place.
+
+/// Items a receiver handed to its pipelines.
+pub const RECEIVER_ACCEPTED_ITEMS: &str = "weir_receiver_accepted_items_total";
+/// Items a receiver refused, by `reason`.
+pub const RECEIVER_REFUSED_ITEMS: &str = "weir_receiver_refused_items_total";
+/// Items a receiver accepted after cutting them to its size limit.
+pub const RECEIVER_TRUNCATED_ITEMS: &str = "weir_receiver_truncated_items_total";
+/// Items that entered a processor.
+pub const PROCESSOR_RECEIVED_ITEMS: &str = "weir_processor_received_items_total";
+/// Items a processor emitted.
+pub const PROCESSOR_SENT_ITEMS: &str = "weir_processor_sent_items_total";
+/// Items a processor dropped on purpose, by `reason`.
+pub const PROCESSOR_DROPPED_ITEMS: &str = "weir_processor_dropped_items_total";
+/// Items an exporter delivered.
+pub const EXPORTER_SENT_ITEMS: &str = "weir_exporter_sent_items_total";
+/// Items an exporter gave up on, by `reason`.
+pub const EXPORTER_FAILED_ITEMS: &str = "weir_exporter_failed_items_total";
+/// Export attempts that were retried.
+pub const EXPORTER_RETRIES: &str = "weir_exporter_retries_total";
+/// Items waiting in an exporter's queue.
+pub const EXPORTER_QUEUE_ITEMS: &str = "weir_exporter_queue_items";
+/// Capacity of an exporter's queue, in batches.
+pub const EXPORTER_QUEUE_CAPACITY: &str = "weir_exporter_queue_capacity";
+/// Duration of export calls.
+pub const EXPORTER_SEND_DURATION: &str = "weir_exporter_send_duration_seconds";
+/// Items waiting in a pipeline channel.
+pub const CHANNEL_ITEMS: &str = "weir_channel_items";
+/// `adaptive_batch`: items per emitted batch (histogram).
+pub const PROCESSOR_BATCH_SIZE_ITEMS: &str = "weir_processor_batch_size_items";
+/// `adaptive_batch`: emitted batches, by `reason` (`items`, `bytes`,
+/// `delay`, `shutdown`).
+pub const PROCESSOR_BATCH_FLUSHES: &str = "weir_processor_batch_flushes_total";
+/// `adaptive_batch`: the current delay target in milliseconds (gauge).
+pub const PROCESSOR_BATCH_DELAY_TARGET_MS: &str = "weir_processor_batch_delay_target_milliseconds";
+/// `sample`: decisions, by `rule` and `outcome` (`kept`, `dropped`).
+pub const PROCESSOR_SAMPLE_DECISIONS: &str = "weir_processor_sample_decisions_total";
+/// `rate_limit`: per-key buckets held now (gauge).
+pub const PROCESSOR_RATE_LIMIT_KEYS: &str = "weir_processor_rate_limit_keys";
+/// `rate_limit`: items `on_excess: delay` held back until tokens were there.
+pub const PROCESSOR_RATE_LIMIT_DELAYED_ITEMS: &str =
+    "weir_processor_rate_limit_delayed_items_total";
+/// `enrich`: string bodies turned into fields by `parse_json_body`.
+pub const PROCESSOR_ENRICH_JSON_BODIES_PARSED: &str =
+    "weir_processor_enrich_json_bodies_parsed_total";
+/// `ledger`: requests made, by `status` (the HTTP status, or `timeout`,
+/// `connect`, `transport` when there was no answer).
+pub const EXPORTER_LEDGER_API_CALLS: &str = "weir_exporter_ledger_api_calls_total";
+/// `ledger`: requests that failed, by `status` (every non-2xx answer and
+/// every request without one).
+pub const EXPORTER_LEDGER_API_ERRORS: &str = "weir_exporter_ledger_api_errors_total";
+/// `ledger`: records that had a field cut or attributes dropped to fit
+/// the server's limits (they are sent, marked `_truncated`).
+pub const EXPORTER_LEDGER_TRUNCATED_ITEMS: &str = "weir_exporter_ledger_truncated_items_total";
+/// `ledger`: milliseconds requests waited for the client-side rate limit.
+pub const EXPORTER_LEDGER_RATE_LIMIT_WAIT: &str =
+    "weir_exporter_ledger_rate_limit_wait_milliseconds_total";
+/// `ledger`: settings reads, by `result` (`ok`, `failed`).
+pub const EXPORTER_LEDGER_SETTINGS_FETCHES: &str = "weir_exporter_ledger_settings_fetches_total";
+/// Resident memory of the process.
+pub const PROCESS_RESIDENT_MEMORY: &str = "weir_process_resident_memory_bytes";
+/// CPU time the process used.
+pub const PROCESS_CPU_SECONDS: &str = "weir_process_cpu_seconds_total";
+/// Seconds since the process started.
+pub const PROCESS_UPTIME: &str = "weir_process_uptime_seconds";
