@@ -12,5 +12,6 @@ pub mod config;
 pub mod exporter;
 pub mod processor_task;
 pub mod service;
+pub mod spool;
 pub mod telemetry;
 pub mod timer;
