@@ -10,20 +10,23 @@
 //!   to a new one at [`SpoolConfig::segment_bytes`], and syncs it per
 //!   [`FsyncPolicy`]. It refuses with [`SpoolError::Full`] at
 //!   [`SpoolConfig::max_bytes`] and with [`SpoolError::DiskFull`] on ENOSPC.
-//! - [`Spool::ack`] marks a record delivered; a segment is deleted once every
-//!   record in it is acknowledged.
+//! - [`Spool::ack`] marks a record delivered, in memory and in the
+//!   [acknowledgement log](acks); a segment is deleted once every record in it
+//!   is acknowledged.
 //! - [`Spool::open`] replays every segment in order and returns the records not
 //!   yet deleted. Torn or corrupt frames are skipped and counted
 //!   ([`SpoolStats::corrupt_frames`]); the last segment is cut back to its valid
 //!   data so appends continue after it.
 //!
-//! Acknowledgements live in memory only: after a restart every record still in
-//! a segment is replayed, including ones acknowledged before the stop whose
-//! segment had not yet emptied. Delivery is at least once.
+//! Delivery is at least once: after a crash, records appended and not yet
+//! acknowledged come back, so only what was in flight is delivered twice (and
+//! acks lost to a power cut, since the ack log is not synced).
 //!
 //! The spool is synchronous (plain `std::fs`); the harness runs it on a blocking
 //! thread.
 
+pub mod acks;
+pub mod config;
 pub mod error;
 pub mod frame;
 pub mod segment;
@@ -33,10 +36,11 @@ mod tests;
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use prost::Message;
 
+use acks::AckLog;
+pub use config::{FsyncPolicy, Replayed, SpoolConfig, SpoolStats};
 pub use error::SpoolError;
 use segment::{MAGIC, SegmentWriter};
 
@@ -51,87 +55,6 @@ pub use generated::{MetadataEntry, Signal, SpoolRecord};
 /// across the spool's life, restarts included.
 pub type Seq = u64;
 
-/// When appended data is forced to stable storage.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FsyncPolicy {
-    /// After every append: nothing acknowledged is lost even on power failure,
-    /// at the price of one `fdatasync` per batch.
-    Always,
-    /// After an append once `period` has passed or `bytes` are unsynced since the
-    /// last sync. A process crash loses nothing (the data is in the page cache);
-    /// a power failure loses at most that window. Call [`Spool::sync`] on a timer
-    /// to bound the window when appends stop.
-    Interval {
-        /// Longest time between syncs while appends continue.
-        period: Duration,
-        /// Most unsynced bytes before a sync.
-        bytes: u64,
-    },
-    /// Leave it to the OS. Survives a process crash, not a power failure.
-    Never,
-}
-
-impl Default for FsyncPolicy {
-    fn default() -> Self {
-        FsyncPolicy::Interval {
-            period: Duration::from_millis(100),
-            bytes: 32 * 1024 * 1024,
-        }
-    }
-}
-
-/// How a spool stores and bounds its data.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SpoolConfig {
-    /// A segment is closed and a new one started once the next record would take
-    /// it past this size (a single larger record still gets a segment of its own).
-    pub segment_bytes: u64,
-    /// The most bytes all segments may take; appends beyond it fail with
-    /// [`SpoolError::Full`].
-    pub max_bytes: u64,
-    /// When appends are synced to disk.
-    pub fsync: FsyncPolicy,
-}
-
-impl Default for SpoolConfig {
-    fn default() -> Self {
-        Self {
-            segment_bytes: 64 * 1024 * 1024,
-            max_bytes: 1024 * 1024 * 1024,
-            fsync: FsyncPolicy::default(),
-        }
-    }
-}
-
-/// A record found on disk when the spool was opened: not yet acknowledged, to be
-/// delivered (again) and then passed to [`Spool::ack`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Replayed {
-    /// Its sequence number, also in `record.sequence`.
-    pub seq: Seq,
-    /// The record as appended.
-    pub record: SpoolRecord,
-}
-
-/// Counters over the spool's life since [`Spool::open`].
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SpoolStats {
-    /// Records returned by replay.
-    pub replayed_records: u64,
-    /// Frames found torn, failing their checksum, not decoding, or out of order.
-    pub corrupt_frames: u64,
-    /// Bytes cut off the end of the last segment on open.
-    pub truncated_bytes: u64,
-    /// Files that were not valid segments, renamed to `*.corrupt` and left alone.
-    pub quarantined_segments: u64,
-    /// Records appended.
-    pub appended_records: u64,
-    /// Segments deleted because every record in them was acknowledged.
-    pub deleted_segments: u64,
-    /// `fdatasync` calls made.
-    pub fsyncs: u64,
-}
-
 /// Bookkeeping for one segment on disk.
 #[derive(Debug)]
 struct SegmentState {
@@ -140,6 +63,19 @@ struct SegmentState {
     bytes: u64,
     /// Records in it not yet acknowledged.
     pending: HashSet<Seq>,
+    /// Records in it acknowledged: the ack log entries still worth keeping.
+    acked: HashSet<Seq>,
+}
+
+impl SegmentState {
+    fn new(path: PathBuf, bytes: u64) -> Self {
+        Self {
+            path,
+            bytes,
+            pending: HashSet::new(),
+            acked: HashSet::new(),
+        }
+    }
 }
 
 /// An open spool directory. See the [module docs](self).
@@ -150,6 +86,7 @@ pub struct Spool {
     /// Every segment on disk by first sequence number, the active one included.
     segments: BTreeMap<Seq, SegmentState>,
     active: SegmentWriter,
+    acks: AckLog,
     next_seq: Seq,
     bytes_used: u64,
     stats: SpoolStats,
@@ -179,7 +116,11 @@ impl Spool {
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(&dir).map_err(|e| SpoolError::io(&dir, e))?;
 
-        let mut stats = SpoolStats::default();
+        let (logged_acks, damaged_acks) = AckLog::read(&dir)?;
+        let mut stats = SpoolStats {
+            damaged_acks,
+            ..SpoolStats::default()
+        };
         let mut replayed = Vec::new();
         let mut segments = BTreeMap::new();
         let mut next_seq: Seq = 0;
@@ -202,6 +143,7 @@ impl Spool {
             }
             stats.corrupt_frames += scan.corrupt_frames;
             let mut pending = HashSet::with_capacity(scan.records.len());
+            let mut acked = HashSet::new();
             for record in scan.records {
                 let seq = record.sequence;
                 // Sequence numbers only grow, and a segment holds those from its
@@ -211,8 +153,12 @@ impl Spool {
                     continue;
                 }
                 next_seq = seq + 1;
-                pending.insert(seq);
-                replayed.push(Replayed { seq, record });
+                if logged_acks.contains(&seq) {
+                    acked.insert(seq);
+                } else {
+                    pending.insert(seq);
+                    replayed.push(Replayed { seq, record });
+                }
             }
             if is_last {
                 // Everything past the valid data, a torn header included, is cut off.
@@ -225,6 +171,7 @@ impl Spool {
                         path,
                         bytes,
                         pending,
+                        acked,
                     },
                 );
             } else if pending.is_empty() {
@@ -237,6 +184,7 @@ impl Spool {
                         path,
                         bytes: scan.file_len,
                         pending,
+                        acked,
                     },
                 );
             }
@@ -251,21 +199,24 @@ impl Spool {
                 let writer = SegmentWriter::create(&dir, next_seq)?;
                 segments.insert(
                     next_seq,
-                    SegmentState {
-                        path: writer.path().to_path_buf(),
-                        bytes: writer.len,
-                        pending: HashSet::new(),
-                    },
+                    SegmentState::new(writer.path().to_path_buf(), writer.len),
                 );
                 writer
             }
         };
         let bytes_used = segments.values().map(|s| s.bytes).sum();
+        // Only acks of records still on disk matter; this also drops any for
+        // sequence numbers a torn tail has freed for reuse.
+        let acks = AckLog::rewrite(
+            &dir,
+            segments.values().flat_map(|s| s.acked.iter().copied()),
+        )?;
         let mut spool = Spool {
             dir,
             config,
             segments,
             active,
+            acks,
             next_seq,
             bytes_used,
             stats,
@@ -379,11 +330,7 @@ impl Spool {
         self.bytes_used += self.active.len;
         self.segments.insert(
             self.active.first_seq,
-            SegmentState {
-                path: self.active.path().to_path_buf(),
-                bytes: self.active.len,
-                pending: HashSet::new(),
-            },
+            SegmentState::new(self.active.path().to_path_buf(), self.active.len),
         );
         if self
             .segments
@@ -399,12 +346,18 @@ impl Spool {
     /// or a number never appended, is harmless). A segment whose records are all
     /// acknowledged is deleted, unless appends still go to it.
     pub fn ack(&mut self, seq: Seq) -> Result<bool, SpoolError> {
-        let Some((&first_seq, state)) = self.segments.range_mut(..=seq).next_back() else {
+        let Some((&first_seq, state)) = self.segments.range(..=seq).next_back() else {
             return Ok(false);
         };
-        if !state.pending.remove(&seq) {
+        if !state.pending.contains(&seq) {
             return Ok(false);
         }
+        // Logged first: if that fails the record stays pending and is delivered
+        // again, rather than being dropped here and replayed after a restart anyway.
+        self.acks.append(seq)?;
+        let state = self.segments.get_mut(&first_seq).expect("found just above");
+        state.pending.remove(&seq);
+        state.acked.insert(seq);
         if state.pending.is_empty() && first_seq != self.active.first_seq {
             self.delete_segment(first_seq)?;
         }
@@ -422,6 +375,15 @@ impl Spool {
             }
             self.bytes_used -= state.bytes;
             self.stats.deleted_segments += 1;
+            // The deleted segment's acks are dead weight in the log now; rewrite it
+            // once they dominate, so it stays proportional to what is on disk.
+            let live: u64 = self.segments.values().map(|s| s.acked.len() as u64).sum();
+            if self.acks.entries() > 2 * live + 4096 {
+                self.acks = AckLog::rewrite(
+                    &self.dir,
+                    self.segments.values().flat_map(|s| s.acked.iter().copied()),
+                )?;
+            }
         }
         Ok(())
     }
