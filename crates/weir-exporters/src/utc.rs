@@ -21,11 +21,11 @@ impl UtcTime {
         let secs = nanos / 1_000_000_000;
         let days = (secs / 86_400) as i64;
         let of_day = (secs % 86_400) as u32;
-        let (year, month, day) = civil_from_days(days);
+        let (year, month, day) = weir_otlp::civil::civil_from_days(days);
         UtcTime {
             year,
-            month,
-            day,
+            month: month as u32,
+            day: day as u32,
             hour: of_day / 3600,
             minute: of_day / 60 % 60,
             second: of_day % 60,
@@ -63,21 +63,6 @@ impl UtcTime {
             self.year, self.month, self.day, self.hour, self.minute, self.second, self.nanos
         )
     }
-}
-
-/// Year, month, day of the `days`-th day after 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`, exact over the proleptic Gregorian calendar).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]

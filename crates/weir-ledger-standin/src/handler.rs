@@ -239,7 +239,10 @@ fn settings(shared: &Shared) -> Answer {
         },
         server_info: ServerInfo {
             version: concat!("weir-ledger-standin ", env!("CARGO_PKG_VERSION")).to_owned(),
-            timestamp: Some(Timestamp::from_unix_micros(unix_micros_now()).to_string()),
+            timestamp: Some(
+                Timestamp::from_unix_micros((weir_otlp::civil::now_unix_nano() / 1_000) as i64)
+                    .to_string(),
+            ),
         },
         ..Settings::default()
     };
@@ -247,12 +250,6 @@ fn settings(shared: &Shared) -> Answer {
     // server says although it takes gzip.
     s.constraints.max_batch_size = max_batch;
     respond::json(200, serde_json::to_vec(&s).expect("settings serialize"))
-}
-
-fn unix_micros_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX))
 }
 
 /// `Ledger Stand-in` → `ledger-stand-in`.

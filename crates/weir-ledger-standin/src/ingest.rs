@@ -2,9 +2,7 @@
 //! body (gzip), the gateway's schema (422), the ingestion service's per-item
 //! rules (rejections inside the 202), the quota (402), and the record.
 
-use std::io::Read;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
 use http::HeaderMap;
@@ -17,6 +15,7 @@ use tokio::time::Instant;
 use weir_ledger::gateway::{self, Unprocessable};
 use weir_ledger::ingest::{self, IngestResponse, SpanIngestResponse};
 use weir_ledger::{LogEntry, SpanIn};
+use weir_otlp::compression::{self, DecompressError, Encoding};
 
 use crate::records::{Received, ReceivedSpan};
 use crate::respond::{self, Answer};
@@ -65,18 +64,19 @@ pub(crate) async fn read_body(
         });
     let wire = raw.len();
     let bytes = if gzip {
-        // Python's gzip.decompress reads concatenated members too.
-        let mut out = Vec::with_capacity(wire.saturating_mul(4).min(limit));
-        let mut dec = flate2::read::MultiGzDecoder::new(&raw[..]).take(limit as u64 + 1);
-        if dec.read_to_end(&mut out).is_err() {
-            count_body(shared, wire, 0, true);
-            return Err(respond::detail(400, "Invalid gzip-compressed request body"));
+        // Multi-member gzip too, as Python's gzip.decompress reads it; the
+        // limit holds while inflating.
+        match compression::decompress(Encoding::Gzip, &raw, limit) {
+            Ok(b) => b,
+            Err(DecompressError::TooLarge { .. }) => {
+                count_body(shared, wire, 0, true);
+                return Err(too_large());
+            }
+            Err(DecompressError::Invalid { .. }) => {
+                count_body(shared, wire, 0, true);
+                return Err(respond::detail(400, "Invalid gzip-compressed request body"));
+            }
         }
-        if out.len() > limit {
-            count_body(shared, wire, 0, true);
-            return Err(too_large());
-        }
-        Bytes::from(out)
     } else {
         raw.freeze()
     };
@@ -89,12 +89,6 @@ fn count_body(shared: &Shared, wire: usize, decoded: usize, gzip: bool) {
     r.stats.bytes_received += wire as u64;
     r.stats.bytes_decoded += decoded as u64;
     r.stats.gzip_requests += u64::from(gzip);
-}
-
-fn now_unix_nano() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// The 422 of a refused request, as the gateway words it.
@@ -172,7 +166,7 @@ fn logs(
     gzip: bool,
     sender: Sender,
 ) -> Answer {
-    let now = now_unix_nano();
+    let now = weir_otlp::civil::now_unix_nano();
     let mut kept = Vec::with_capacity(entries.len());
     let mut errors = Vec::new();
     for (idx, entry) in entries.into_iter().enumerate() {
@@ -210,7 +204,7 @@ fn logs(
 
 /// Per-span rules, then the record (spans do not count against the log quota).
 fn spans(shared: &Shared, spans: Vec<SpanIn>, gzip: bool, sender: Sender) -> Answer {
-    let now = now_unix_nano();
+    let now = weir_otlp::civil::now_unix_nano();
     let (kept, response) = SpanIngestResponse::split(spans, now);
     {
         let mut r = lock(&shared.records);

@@ -8,7 +8,7 @@
 //! soon as the oldest admitted request leaves the window.
 
 use std::collections::{HashMap, VecDeque};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::time::Instant;
 
@@ -105,12 +105,6 @@ impl RateLimiter {
 
 const SECS_PER_DAY: u64 = 86_400;
 
-fn unix_now() -> Duration {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-}
-
 /// The daily log quota of the (single) project.
 pub(crate) struct Quota {
     pub(crate) limit: u64,
@@ -129,7 +123,7 @@ impl Quota {
             usage: 0,
             period: period.filter(|p| !p.is_zero()),
             period_start: Instant::now(),
-            day: unix_now().as_secs() / SECS_PER_DAY,
+            day: Duration::from_nanos(weir_otlp::civil::now_unix_nano()).as_secs() / SECS_PER_DAY,
         }
     }
 
@@ -145,7 +139,8 @@ impl Quota {
                 }
             }
             None => {
-                let today = unix_now().as_secs() / SECS_PER_DAY;
+                let today = Duration::from_nanos(weir_otlp::civil::now_unix_nano()).as_secs()
+                    / SECS_PER_DAY;
                 if today != self.day {
                     self.day = today;
                     self.usage = 0;
@@ -174,7 +169,10 @@ impl Quota {
     pub(crate) fn reset_at_micros(&mut self, now: Instant) -> i64 {
         self.roll(now);
         let at = match self.period {
-            Some(p) => unix_now() + (self.period_start + p).duration_since(now),
+            Some(p) => {
+                Duration::from_nanos(weir_otlp::civil::now_unix_nano())
+                    + (self.period_start + p).duration_since(now)
+            }
             None => Duration::from_secs((self.day + 1) * SECS_PER_DAY),
         };
         i64::try_from(at.as_micros()).unwrap_or(i64::MAX)
@@ -184,7 +182,7 @@ impl Quota {
     pub(crate) fn reset(&mut self, now: Instant) {
         self.usage = 0;
         self.period_start = now;
-        self.day = unix_now().as_secs() / SECS_PER_DAY;
+        self.day = Duration::from_nanos(weir_otlp::civil::now_unix_nano()).as_secs() / SECS_PER_DAY;
     }
 }
 
@@ -253,7 +251,7 @@ mod tests {
         let mut q = Quota::new(5, None);
         let at = q.reset_at_micros(Instant::now());
         assert_eq!(at % (SECS_PER_DAY as i64 * 1_000_000), 0);
-        assert!(at > unix_now().as_micros() as i64);
+        assert!(at > Duration::from_nanos(weir_otlp::civil::now_unix_nano()).as_micros() as i64);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! objects) onto OTLP log records. Shared by receivers and exporters.
 #![forbid(unsafe_code)]
 
+pub mod civil;
 pub mod compression;
 pub mod grpc;
 pub mod json;

@@ -4,6 +4,8 @@
 
 use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
 
+use crate::civil::{days_from_civil, days_in_month};
+
 const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 /// Unix nanoseconds from a JSON value: an RFC 3339 string, an epoch number, or
@@ -61,7 +63,7 @@ pub fn parse_rfc3339(s: &str) -> Option<u64> {
     let second = digits(&b[17..19])?;
     if !(1..=12).contains(&month)
         || day == 0
-        || day > days_in_month(year, month)
+        || i64::from(day) > days_in_month(year, i64::from(month))
         || hour > 23
         || minute > 59
         || second > 60
@@ -107,7 +109,7 @@ pub fn parse_rfc3339(s: &str) -> Option<u64> {
         _ => return None,
     };
 
-    let days = days_from_civil(year, month, day);
+    let days = days_from_civil(year, i64::from(month), i64::from(day));
     let secs = days * 86_400 + i64::from(hour * 3600 + minute * 60 + second) - offset_secs;
     u64::try_from(secs)
         .ok()?
@@ -176,31 +178,6 @@ fn digits(b: &[u8]) -> Option<u32> {
     b.iter().try_fold(0u32, |n, c| {
         c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
     })
-}
-
-fn is_leap(year: i64) -> bool {
-    (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-}
-
-fn days_in_month(year: i64, month: u32) -> u32 {
-    match month {
-        2 if is_leap(year) => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let year_of_era = y - era * 400;
-    let month_from_march = i64::from((month + 9) % 12);
-    let day_of_year = (153 * month_from_march + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ use weir_core::{Batch, Signal};
 use weir_otlp::logline::{self, BodyError, BodyRecords};
 
 use super::respond::{self, Answer};
-use super::state::{BodyRefusal, SendRefusal, State, no_route, now_unix_nano};
+use super::state::{BodyRefusal, SendRefusal, State, no_route};
+use weir_otlp::civil::now_unix_nano;
 
 /// Bodies at least this large are parsed on the blocking pool, so one big
 /// request does not stall the connections sharing its worker thread.

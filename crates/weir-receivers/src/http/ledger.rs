@@ -21,7 +21,8 @@ use weir_ledger::ingest::{self, IngestResponse, SpanIngestResponse};
 use weir_ledger::settings::Settings;
 
 use super::respond::{self, Answer};
-use super::state::{BodyRefusal, SendRefusal, State, no_route, now_unix_nano};
+use super::state::{BodyRefusal, SendRefusal, State, no_route};
+use weir_otlp::civil::now_unix_nano;
 
 /// Scope name of the records made from Ledger entries (spans get the same).
 pub(crate) const SCOPE: &str = "ledger";

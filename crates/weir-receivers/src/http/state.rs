@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::HeaderMap;
@@ -146,13 +146,6 @@ impl State {
             Err(SendError::NoRoute(_)) => Err(SendRefusal::NoRoute(signal)),
         }
     }
-}
-
-/// Now, for observed timestamps.
-pub(crate) fn now_unix_nano() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 /// What a route says when no pipeline takes `signal`.

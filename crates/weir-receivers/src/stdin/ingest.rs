@@ -1,7 +1,6 @@
 //! The async side: chunks in, log records out in batches.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
 use weir_core::otlp::logs::v1::LogRecord;
@@ -42,7 +41,7 @@ impl Ingest {
     /// Takes one chunk of input.
     pub async fn chunk(&mut self, bytes: &[u8]) -> Result<(), ComponentError> {
         // One clock read per chunk, not per line: the chunk arrived at one time.
-        let observed = unix_nanos_now();
+        let observed = weir_otlp::civil::now_unix_nano();
         let mut pos = 0;
         while let Some(line) = self.splitter.next_line(bytes, &mut pos) {
             let record = to_record(line, self.format, observed, &self.truncated);
@@ -68,7 +67,12 @@ impl Ingest {
     /// Sends the unfinished last line and the pending batch.
     pub async fn finish(&mut self) -> Result<(), ComponentError> {
         if let Some(line) = self.splitter.finish() {
-            let record = to_record(line, self.format, unix_nanos_now(), &self.truncated);
+            let record = to_record(
+                line,
+                self.format,
+                weir_otlp::civil::now_unix_nano(),
+                &self.truncated,
+            );
             if let Some(batch) = self.batcher.push(record) {
                 self.send(batch).await?;
             }
@@ -100,10 +104,4 @@ pub(super) async fn sleep_until(deadline: Option<Instant>) {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
     }
-}
-
-fn unix_nanos_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }

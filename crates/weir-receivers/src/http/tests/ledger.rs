@@ -7,7 +7,7 @@ use weir_core::otlp::trace::v1::span::SpanKind;
 use weir_ledger::Timestamp;
 
 use super::*;
-use crate::http::state::now_unix_nano;
+use weir_otlp::civil::now_unix_nano;
 
 const BATCH: &str = "/api/v1/ingest/batch";
 
