@@ -86,11 +86,6 @@ impl Default for StandinConfig {
     }
 }
 
-/// Whole seconds covering `d`, at least 1 (a `Retry-After` of 0 means "now").
-pub(crate) fn ceil_secs(d: Duration) -> u64 {
-    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,13 +94,5 @@ mod tests {
     fn default_key_looks_real() {
         let rest = DEFAULT_API_KEY.strip_prefix("ledger_").unwrap();
         assert_eq!(rest.len(), 43);
-    }
-
-    #[test]
-    fn retry_after_rounds_up() {
-        assert_eq!(ceil_secs(Duration::from_secs(60)), 60);
-        assert_eq!(ceil_secs(Duration::from_millis(200)), 1);
-        assert_eq!(ceil_secs(Duration::from_millis(1500)), 2);
-        assert_eq!(ceil_secs(Duration::ZERO), 1);
     }
 }

@@ -19,9 +19,9 @@ use weir_ledger::settings::{Quotas, RateLimits, ServerInfo, Settings};
 
 use crate::faults::{Fault, FaultScope};
 use crate::ingest::{self, Kind, Sender};
-use crate::limits::Exceeded;
 use crate::respond::{self, Answer};
 use crate::state::{Shared, lock};
+use weir_ledger::ratelimit::Exceeded;
 
 /// The error that makes hyper close the connection without an answer.
 #[derive(Debug)]
@@ -176,20 +176,12 @@ async fn answer(shared: &Shared, route: Route, request: u64, req: Request<Incomi
         }
         Route::Ingest(kind) => kind,
     };
-    let (verdict, headers) = lock(&shared.limiter).admit(&key, Instant::now(), rate);
+    let (verdict, headers) = lock(&shared.limiter).admit(&key, Instant::now().into_std(), rate);
     if let Err(which) = verdict {
-        let (reason, secs) = match which {
-            Exceeded::Minute => (
-                format!(
-                    "Rate limit exceeded: {} requests per minute",
-                    rate.per_minute
-                ),
-                retry_after[0],
-            ),
-            Exceeded::Hour => (
-                format!("Rate limit exceeded: {} requests per hour", rate.per_hour),
-                retry_after[1],
-            ),
+        let reason = rate.refusal(which);
+        let secs = match which {
+            Exceeded::Minute => retry_after[0],
+            Exceeded::Hour => retry_after[1],
         };
         let r = respond::retry_after(respond::detail(429, &reason), secs);
         return respond::rate_headers(r, &headers);

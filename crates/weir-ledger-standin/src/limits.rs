@@ -1,107 +1,10 @@
-//! Per-key request rate limits and the daily log quota.
-//!
-//! The rate limits are **sliding windows** (a log of admitted request times):
-//! a request is refused when `limit` requests were admitted in the window
-//! ending now. That is the strictest reading of "N per minute": a client that
-//! passes it also passes any fixed-window limiter, the reverse is not true.
-//! Refused requests are not logged, so a client that waits is let back in as
-//! soon as the oldest admitted request leaves the window.
+//! The daily log quota, and counting requests in windows for the stats.
+//! The per-key request limits are `weir_ledger::ratelimit`'s, which weir's
+//! `http` receiver enforces the same way.
 
-use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
 
 use tokio::time::Instant;
-
-/// The limits as configured now.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RateConfig {
-    pub(crate) per_minute: u32,
-    pub(crate) per_hour: u32,
-    pub(crate) minute: Duration,
-    pub(crate) hour: Duration,
-}
-
-/// Which limit refused a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Exceeded {
-    Minute,
-    Hour,
-}
-
-/// The `X-RateLimit-*` values of one answer.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct RateHeaders {
-    pub(crate) limit_minute: u32,
-    pub(crate) remaining_minute: u32,
-    pub(crate) limit_hour: u32,
-    pub(crate) remaining_hour: u32,
-}
-
-/// Admitted request times of one key.
-#[derive(Default)]
-struct KeyWindows {
-    minute: VecDeque<Instant>,
-    hour: VecDeque<Instant>,
-}
-
-/// Sliding-window limiter keyed by API key.
-#[derive(Default)]
-pub(crate) struct RateLimiter {
-    keys: HashMap<String, KeyWindows>,
-}
-
-fn expire(log: &mut VecDeque<Instant>, now: Instant, window: Duration) {
-    while log
-        .front()
-        .is_some_and(|t| now.duration_since(*t) >= window)
-    {
-        log.pop_front();
-    }
-}
-
-fn remaining(limit: u32, used: usize) -> u32 {
-    limit.saturating_sub(u32::try_from(used).unwrap_or(u32::MAX))
-}
-
-impl RateLimiter {
-    /// Admits (and logs) a request of `key` at `now`, or says which limit
-    /// refuses it; either way with the headers to send.
-    pub(crate) fn admit(
-        &mut self,
-        key: &str,
-        now: Instant,
-        cfg: RateConfig,
-    ) -> (Result<(), Exceeded>, RateHeaders) {
-        if !self.keys.contains_key(key) {
-            self.keys.insert(key.to_owned(), KeyWindows::default());
-        }
-        let w = self.keys.get_mut(key).expect("inserted above");
-        expire(&mut w.minute, now, cfg.minute);
-        expire(&mut w.hour, now, cfg.hour);
-        // The hourly limit wins when both are hit: waiting a minute would not help.
-        let verdict = if w.hour.len() >= cfg.per_hour as usize {
-            Err(Exceeded::Hour)
-        } else if w.minute.len() >= cfg.per_minute as usize {
-            Err(Exceeded::Minute)
-        } else {
-            w.minute.push_back(now);
-            w.hour.push_back(now);
-            Ok(())
-        };
-        let headers = RateHeaders {
-            limit_minute: cfg.per_minute,
-            remaining_minute: remaining(cfg.per_minute, w.minute.len()),
-            limit_hour: cfg.per_hour,
-            remaining_hour: remaining(cfg.per_hour, w.hour.len()),
-        };
-        (verdict, headers)
-    }
-
-    /// Forgets every key's history.
-    pub(crate) fn clear(&mut self) {
-        self.keys.clear();
-    }
-}
 
 const SECS_PER_DAY: u64 = 86_400;
 
@@ -203,34 +106,6 @@ pub(crate) fn max_in_window(times: &[Duration], w: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const CFG: RateConfig = RateConfig {
-        per_minute: 2,
-        per_hour: 3,
-        minute: Duration::from_secs(60),
-        hour: Duration::from_secs(3600),
-    };
-
-    #[test]
-    fn sliding_minute_then_hour() {
-        let mut l = RateLimiter::default();
-        let t0 = Instant::now();
-        assert!(l.admit("k", t0, CFG).0.is_ok());
-        let (v, h) = l.admit("k", t0 + Duration::from_secs(30), CFG);
-        assert!(v.is_ok());
-        assert_eq!((h.remaining_minute, h.remaining_hour), (0, 1));
-        assert_eq!(
-            l.admit("k", t0 + Duration::from_secs(59), CFG).0,
-            Err(Exceeded::Minute)
-        );
-        assert!(l.admit("other", t0, CFG).0.is_ok(), "limits are per key");
-        // The first request leaves the window at exactly 60 s.
-        assert!(l.admit("k", t0 + Duration::from_secs(60), CFG).0.is_ok());
-        assert_eq!(
-            l.admit("k", t0 + Duration::from_secs(200), CFG).0,
-            Err(Exceeded::Hour)
-        );
-    }
 
     #[test]
     fn quota_takes_whole_requests() {

@@ -6,7 +6,7 @@ use http::{Response, StatusCode};
 use http_body_util::Full;
 use serde_json::json;
 
-use crate::limits::RateHeaders;
+use weir_ledger::ratelimit::RateHeaders;
 
 /// The answer type of every route.
 pub(crate) type Answer = Response<Full<Bytes>>;
@@ -51,13 +51,7 @@ pub(crate) fn allow(mut r: Answer, method: &'static str) -> Answer {
 
 /// Adds the four `X-RateLimit-*` headers every ingest answer carries.
 pub(crate) fn rate_headers(mut r: Answer, h: &RateHeaders) -> Answer {
-    let pairs = [
-        ("x-ratelimit-limit-minute", h.limit_minute),
-        ("x-ratelimit-remaining-minute", h.remaining_minute),
-        ("x-ratelimit-limit-hour", h.limit_hour),
-        ("x-ratelimit-remaining-hour", h.remaining_hour),
-    ];
-    for (name, value) in pairs {
+    for (name, value) in h.pairs() {
         r.headers_mut()
             .insert(HeaderName::from_static(name), HeaderValue::from(value));
     }

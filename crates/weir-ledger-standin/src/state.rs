@@ -9,10 +9,11 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use crate::config::{DEFAULT_KEY_ALIAS, StandinConfig, ceil_secs};
+use crate::config::{DEFAULT_KEY_ALIAS, StandinConfig};
 use crate::faults::Faults;
-use crate::limits::{Exceeded, Quota, RateConfig, RateLimiter};
+use crate::limits::Quota;
 use crate::records::Records;
+use weir_ledger::ratelimit::{Exceeded, RateConfig, RateLimiter};
 
 /// Settings that control calls change while the stand-in runs.
 pub(crate) struct Live {
@@ -45,10 +46,10 @@ impl Live {
         match which {
             Exceeded::Minute => self
                 .retry_after_minute
-                .unwrap_or_else(|| ceil_secs(self.rate.minute)),
+                .unwrap_or_else(|| self.rate.retry_after_secs(which)),
             Exceeded::Hour => self
                 .retry_after_hour
-                .unwrap_or_else(|| ceil_secs(self.rate.hour)),
+                .unwrap_or_else(|| self.rate.retry_after_secs(which)),
         }
     }
 }

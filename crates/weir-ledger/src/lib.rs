@@ -18,6 +18,7 @@ pub mod gateway;
 pub mod ingest;
 pub mod otlp;
 pub mod pyjson;
+pub mod ratelimit;
 pub mod settings;
 pub mod timestamp;
 

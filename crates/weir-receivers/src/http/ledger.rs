@@ -8,8 +8,15 @@
 //! single logs inside a 202 `{accepted, rejected, message, errors}`. Accepted
 //! entries become OTLP log records by `weir_ledger::otlp` (the inverse of
 //! the `ledger` exporter's mapping), spans become OTLP spans.
+//!
+//! The ingest routes keep the request limits `GET /api/v1/settings`
+//! advertises, per key, as Ledger does (`weir_ledger::ratelimit`): over
+//! them, 429 with `Retry-After`; every ingest answer carries the
+//! `X-RateLimit-*` headers.
 
 use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::Instant;
 
 use http::{Request, StatusCode};
 use hyper::body::Incoming;
@@ -18,6 +25,7 @@ use weir_core::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use weir_core::{Batch, Signal};
 use weir_ledger::gateway;
 use weir_ledger::ingest::{self, IngestResponse, SpanIngestResponse};
+use weir_ledger::ratelimit::{RateConfig, RateLimiter};
 use weir_ledger::settings::Settings;
 
 use super::respond::{self, Answer};
@@ -30,6 +38,10 @@ pub(crate) const SCOPE: &str = "ledger";
 /// The Ledger routes and what `GET /api/v1/settings` answers.
 pub(crate) struct Ledger {
     settings: Vec<u8>,
+    rate: RateConfig,
+    /// Keyed by the key's alias (one entry a configured key, or one for all
+    /// when no keys are configured): bounded.
+    limiter: Mutex<RateLimiter>,
 }
 
 /// One of the routes.
@@ -44,7 +56,9 @@ enum Route {
 impl Ledger {
     pub(crate) fn new(settings: Settings) -> Self {
         Ledger {
+            rate: RateConfig::from_settings(&settings.rate_limits),
             settings: serde_json::to_vec(&settings).expect("settings serialize"),
+            limiter: Mutex::new(RateLimiter::default()),
         }
     }
 
@@ -86,6 +100,32 @@ impl Ledger {
         if !state.accepts(signal) {
             return respond::detail(StatusCode::NOT_FOUND, &no_route(signal));
         }
+        let key = client.subject.as_deref().unwrap_or("");
+        let (verdict, limits) = self
+            .limiter
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .admit(key, Instant::now(), self.rate);
+        let answer = match verdict {
+            Ok(()) => self.ingest(state, route, signal, client, req).await,
+            Err(which) => {
+                let reason = self.rate.refusal(which);
+                let r = respond::detail(StatusCode::TOO_MANY_REQUESTS, &reason);
+                respond::retry_after_secs(r, self.rate.retry_after_secs(which))
+            }
+        };
+        respond::rate_limit_headers(answer, &limits)
+    }
+
+    /// An ingest route whose request the limits admitted.
+    async fn ingest(
+        &self,
+        state: &State,
+        route: Route,
+        signal: Signal,
+        client: std::sync::Arc<weir_core::ClientInfo>,
+        req: Request<Incoming>,
+    ) -> Answer {
         let (parts, body) = req.into_parts();
         let body = match state.body(&parts.headers, body, signal).await {
             Ok(b) => b,

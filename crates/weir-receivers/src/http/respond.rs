@@ -46,10 +46,26 @@ pub(crate) fn challenge(mut r: Answer) -> Answer {
     r
 }
 
-/// Adds `Retry-After` (503 answers).
-pub(crate) fn retry_after(mut r: Answer) -> Answer {
+/// Adds `Retry-After: 1` (503 answers).
+pub(crate) fn retry_after(r: Answer) -> Answer {
+    retry_after_secs(r, RETRY_AFTER_SECS)
+}
+
+/// Adds `Retry-After: secs`.
+pub(crate) fn retry_after_secs(mut r: Answer, secs: u64) -> Answer {
     r.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    r
+}
+
+/// Adds the `X-RateLimit-*` headers of the Ledger routes.
+pub(crate) fn rate_limit_headers(mut r: Answer, h: &weir_ledger::ratelimit::RateHeaders) -> Answer {
+    for (name, value) in h.pairs() {
+        r.headers_mut().insert(
+            header::HeaderName::from_static(name),
+            HeaderValue::from(value),
+        );
+    }
     r
 }
 

@@ -301,3 +301,34 @@ async fn keys_gzip_and_unknown_routes_answer_like_ledger() {
     assert_eq!(s.records().len(), 2);
     s.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_advertised_request_limits_are_kept_with_429_and_rate_headers() {
+    let s = start(
+        "api_keys: ['k1', 'k2']\nledger: { settings: { rate_limits: { requests_per_minute: 2 } } }\n",
+    )
+    .await;
+    let body = serde_json::to_vec(&json!({ "logs": [entry("x")] })).unwrap();
+    let send = |key: &'static str| {
+        let body = body.clone();
+        let s = &s;
+        async move { s.post(BATCH, &[JSON, ("x-api-key", key)], body).await }
+    };
+    let first = send("k1").await;
+    assert_eq!(first.status, 202);
+    assert_eq!(first.header("x-ratelimit-limit-minute"), Some("2"));
+    assert_eq!(first.header("x-ratelimit-remaining-minute"), Some("1"));
+    assert_eq!(first.header("x-ratelimit-limit-hour"), Some("50000"));
+    assert_eq!(send("k1").await.status, 202);
+    let third = send("k1").await;
+    assert_eq!(third.status, 429);
+    assert_eq!(third.header("retry-after"), Some("60"));
+    assert_eq!(third.header("x-ratelimit-remaining-minute"), Some("0"));
+    assert_eq!(
+        third.json()["detail"],
+        "Rate limit exceeded: 2 requests per minute"
+    );
+    assert_eq!(send("k2").await.status, 202, "limits are per key");
+    assert_eq!(s.records().len(), 3, "the refused request sent nothing");
+    s.stop().await.unwrap();
+}
