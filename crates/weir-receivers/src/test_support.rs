@@ -1,15 +1,48 @@
-//! Test helpers shared by the network receivers' tests: a small HTTP/1.1
-//! client over real sockets, and a sink that never has room.
+//! Test helpers shared by the network receivers' tests: wiring a receiver
+//! to a collecting sink, a small HTTP/1.1 client over real sockets, and a
+//! sink that never has room.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
+use tokio::sync::watch;
 use tokio::time::Instant;
-use weir_core::{Batch, BatchSink, SendError, async_trait};
+use weir_core::testing::CollectSink;
+use weir_core::{
+    Batch, BatchSink, BuildContext, Output, ReceiverContext, SendError, Shutdown, ShutdownTrigger,
+    Signal, async_trait,
+};
+
+/// A receiver's context whose `signals` go to `sink`, or to the returned
+/// collector when `None`.
+pub(crate) fn wire(
+    build: &BuildContext,
+    sink: Option<Arc<dyn BatchSink>>,
+    signals: &[Signal],
+) -> (ReceiverContext, ShutdownTrigger, CollectSink) {
+    let collect = CollectSink::new();
+    let sink = sink.unwrap_or_else(|| Arc::new(collect.clone()));
+    let output = Output::new(&build.telemetry, signals.iter().map(|s| (*s, sink.clone())));
+    let (trigger, shutdown) = Shutdown::new();
+    let cx = ReceiverContext::new(output, shutdown, build.telemetry.clone());
+    (cx, trigger, collect)
+}
+
+/// What a receiver reports once bound (at most 10 s).
+pub(crate) async fn bound<A: Clone>(mut rx: watch::Receiver<Option<A>>) -> A {
+    tokio::time::timeout(Duration::from_secs(10), rx.wait_for(Option::is_some))
+        .await
+        .expect("receiver bound in time")
+        .expect("receiver alive")
+        .clone()
+        .expect("checked above")
+}
 
 /// A sink that never has room: waits out the deadline, then says Full.
 pub(crate) struct Stalled;

@@ -16,12 +16,12 @@ use weir_core::otlp::logs::v1::LogRecord;
 use weir_core::telemetry::{ComponentTelemetry, Kind};
 use weir_core::testing::CollectSink;
 use weir_core::{
-    Batch, BatchSink, BuildContext, ComponentConfig, ComponentError, Output, Receiver,
-    ReceiverContext, Shutdown, ShutdownTrigger, Signal, SignalData,
+    Batch, BatchSink, BuildContext, ComponentConfig, ComponentError, Receiver, ShutdownTrigger,
+    Signal, SignalData,
 };
 
 use super::{HttpConfig, HttpReceiver};
-use crate::test_support::{Reply, post};
+use crate::test_support::{Reply, bound, post, wire};
 
 /// A free port and small limits, so bad-input tests stay cheap.
 const BASE: &str = "endpoint: '127.0.0.1:0'
@@ -52,18 +52,10 @@ async fn start_with(yaml: &str, sink: Option<Arc<dyn BatchSink>>, signals: &[Sig
     let build = BuildContext::for_test("http", Kind::Receiver, signals);
     let config = HttpConfig::from_component(&ComponentConfig::from_yaml(yaml).unwrap()).unwrap();
     let receiver = HttpReceiver::new(config, &build).unwrap();
-    let collect = CollectSink::new();
-    let sink = sink.unwrap_or_else(|| Arc::new(collect.clone()));
-    let output = Output::new(&build.telemetry, signals.iter().map(|s| (*s, sink.clone())));
-    let (trigger, shutdown) = Shutdown::new();
-    let cx = ReceiverContext::new(output, shutdown, build.telemetry.clone());
-    let mut bound = receiver.bound();
+    let (cx, trigger, collect) = wire(&build, sink, signals);
+    let bound_to = receiver.bound();
     let task = tokio::spawn(Box::new(receiver).run(cx));
-    let addr = tokio::time::timeout(Duration::from_secs(10), bound.wait_for(Option::is_some))
-        .await
-        .expect("receiver bound in time")
-        .expect("receiver alive")
-        .expect("checked above");
+    let addr = bound(bound_to).await;
     Server {
         addr,
         sink: collect,

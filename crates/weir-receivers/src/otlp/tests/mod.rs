@@ -31,12 +31,12 @@ use weir_core::otlp::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use weir_core::telemetry::{ComponentTelemetry, Kind};
 use weir_core::testing::CollectSink;
 use weir_core::{
-    Batch, BatchSink, BuildContext, ComponentConfig, ComponentError, Output, Receiver,
-    ReceiverContext, SendError, Shutdown, ShutdownTrigger, Signal, async_trait,
+    Batch, BatchSink, BuildContext, ComponentConfig, ComponentError, Receiver, ReceiverContext,
+    SendError, ShutdownTrigger, Signal, async_trait,
 };
 
 use super::{BoundAddrs, OtlpConfig, OtlpReceiver};
-use crate::test_support::{Reply, Stalled, connect, post, req, send};
+use crate::test_support::{Reply, Stalled, bound, connect, post, req, send, wire};
 
 /// Both protocols on free ports, small limits so bad-input tests stay cheap.
 const BASE: &str =
@@ -64,14 +64,9 @@ async fn start(extra: &str) -> Server {
 /// when `None`).
 async fn start_with(yaml: &str, sink: Option<Arc<dyn BatchSink>>, signals: &[Signal]) -> Server {
     let (receiver, cx, trigger, collect, telemetry) = build(yaml, sink, signals);
-    let mut bound = receiver.bound();
+    let bound_to = receiver.bound();
     let task = tokio::spawn(Box::new(receiver).run(cx));
-    let addrs: BoundAddrs =
-        tokio::time::timeout(Duration::from_secs(10), bound.wait_for(Option::is_some))
-            .await
-            .expect("receiver bound in time")
-            .expect("receiver alive")
-            .expect("checked above");
+    let addrs: BoundAddrs = bound(bound_to).await;
     Server {
         grpc: addrs.grpc.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))),
         http: addrs.http.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))),
@@ -94,11 +89,7 @@ fn build(yaml: &str, sink: Option<Arc<dyn BatchSink>>, signals: &[Signal]) -> Bu
     let build = BuildContext::for_test("otlp", Kind::Receiver, signals);
     let config = OtlpConfig::from_component(&ComponentConfig::from_yaml(yaml).unwrap()).unwrap();
     let receiver = OtlpReceiver::new(config, &build).unwrap();
-    let collect = CollectSink::new();
-    let sink = sink.unwrap_or_else(|| Arc::new(collect.clone()));
-    let output = Output::new(&build.telemetry, signals.iter().map(|s| (*s, sink.clone())));
-    let (trigger, shutdown) = Shutdown::new();
-    let cx = ReceiverContext::new(output, shutdown, build.telemetry.clone());
+    let (cx, trigger, collect) = wire(&build, sink, signals);
     (receiver, cx, trigger, collect, build.telemetry)
 }
 
