@@ -164,7 +164,8 @@ macro_rules! as_str {
 as_str!(Level, LogType, Importance);
 
 /// One log entry as Ledger's gateway accepts it (`LogEntry` in its source).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Serialized through [`EntryView`], the one place its JSON shape is written.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct LogEntry {
     /// When it happened (UTC, microsecond precision, like Python's `datetime`).
     pub timestamp: Timestamp,
@@ -177,35 +178,95 @@ pub struct LogEntry {
     #[serde(default)]
     pub importance: Importance,
     /// The message, at most [`limits::MESSAGE`] characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub message: Option<String>,
     /// Exception class, at most [`limits::ERROR_TYPE`] characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub error_type: Option<String>,
     /// Exception message, at most [`limits::ERROR_MESSAGE`] characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub error_message: Option<String>,
     /// Stack trace, at most [`limits::STACK_TRACE`] characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub stack_trace: Option<String>,
     /// Deployment environment, at most [`limits::ENVIRONMENT`] characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub environment: Option<String>,
     /// Release / version, at most [`limits::RELEASE`] characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub release: Option<String>,
     /// Free-form attributes; `trace_id` and `span_id` ride here.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub attributes: Option<Map<String, Value>>,
     /// Sending SDK's version, at most [`limits::SDK_VERSION`] characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub sdk_version: Option<String>,
     /// Platform (language runtime), at most [`limits::PLATFORM`] characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub platform: Option<String>,
     /// Platform version, at most [`limits::PLATFORM_VERSION`] characters.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub platform_version: Option<String>,
+}
+
+/// A `LogEntry` to serialize: its fields borrowed, its attributes any
+/// serializable map (a `serde_json::Map`, or the exporter's sorted view over
+/// OTLP attributes, which need not become a map first). Names, order and
+/// skipped `None`s are Ledger's JSON; [`LogEntry`] serializes through it.
+#[derive(Serialize)]
+pub(crate) struct EntryView<'a, A> {
+    timestamp: Timestamp,
+    level: Level,
+    log_type: LogType,
+    importance: Importance,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stack_trace: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    environment: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    release: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    attributes: Option<&'a A>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sdk_version: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    platform_version: Option<&'a str>,
+}
+
+impl<'a, A> EntryView<'a, A> {
+    /// `e`'s fields with `attributes` for its attributes.
+    pub(crate) fn new(e: &'a LogEntry, attributes: Option<&'a A>) -> Self {
+        EntryView {
+            timestamp: e.timestamp,
+            level: e.level,
+            log_type: e.log_type,
+            importance: e.importance,
+            message: e.message.as_deref(),
+            error_type: e.error_type.as_deref(),
+            error_message: e.error_message.as_deref(),
+            stack_trace: e.stack_trace.as_deref(),
+            environment: e.environment.as_deref(),
+            release: e.release.as_deref(),
+            attributes,
+            sdk_version: e.sdk_version.as_deref(),
+            platform: e.platform.as_deref(),
+            platform_version: e.platform_version.as_deref(),
+        }
+    }
+}
+
+impl Serialize for LogEntry {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        EntryView::new(self, self.attributes.as_ref()).serialize(s)
+    }
 }
 
 impl LogEntry {

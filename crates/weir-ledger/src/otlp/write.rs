@@ -16,10 +16,9 @@ use weir_core::otlp::logs::v1::LogRecord;
 use super::keys;
 use super::logs::{entry_fields, span_id_hex, trace_id_hex};
 use super::value::any_value_to_json;
-use crate::entry::{Importance, Level, LogEntry, LogType};
+use crate::entry::{EntryView, LogType};
 use crate::fit::fit;
 use crate::settings::Constraints;
-use crate::timestamp::Timestamp;
 
 /// Appends to `out` the JSON of the entry for `record` (with its resource's
 /// attributes), fitted to `limits` at `now_unix_nano`: the bytes of
@@ -44,7 +43,7 @@ pub fn write_fitted_entry(
         let attrs = Attrs::of(resource_attrs, record, &used);
         // Under the limit by a bound: `fit` would keep every attribute.
         if attrs.dumps_len_bound() <= limits.max_attributes_size_bytes {
-            EntryRef::new(&entry, (!attrs.0.is_empty()).then_some(&attrs))
+            EntryView::new(&entry, (!attrs.0.is_empty()).then_some(&attrs))
                 .serialize(&mut serde_json::Serializer::new(out))?;
             return Ok(false);
         }
@@ -53,57 +52,6 @@ pub fn write_fitted_entry(
     let cut = fit(&mut entry, limits, now_unix_nano);
     serde_json::to_writer(out, &entry)?;
     Ok(cut)
-}
-
-/// A `LogEntry` with borrowed fields and attributes not yet a map; its
-/// fields, names and skipping are `LogEntry`'s own.
-#[derive(Serialize)]
-struct EntryRef<'a> {
-    timestamp: Timestamp,
-    level: Level,
-    log_type: LogType,
-    importance: Importance,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    message: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_type: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_message: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    stack_trace: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    environment: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    release: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    attributes: Option<&'a Attrs<'a>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sdk_version: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    platform: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    platform_version: Option<&'a str>,
-}
-
-impl<'a> EntryRef<'a> {
-    fn new(e: &'a LogEntry, attributes: Option<&'a Attrs<'a>>) -> Self {
-        EntryRef {
-            timestamp: e.timestamp,
-            level: e.level,
-            log_type: e.log_type,
-            importance: e.importance,
-            message: e.message.as_deref(),
-            error_type: e.error_type.as_deref(),
-            error_message: e.error_message.as_deref(),
-            stack_trace: e.stack_trace.as_deref(),
-            environment: e.environment.as_deref(),
-            release: e.release.as_deref(),
-            attributes,
-            sdk_version: e.sdk_version.as_deref(),
-            platform: e.platform.as_deref(),
-            platform_version: e.platform_version.as_deref(),
-        }
-    }
 }
 
 /// One attribute's value.
