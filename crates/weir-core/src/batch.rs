@@ -20,6 +20,7 @@ use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
 use prost::Message;
 
 use crate::Signal;
+use crate::ack::{AckToken, Acks};
 
 /// Decoded OTLP data of one signal.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,6 +170,10 @@ pub struct BatchMeta {
     pub receiver: Option<Arc<str>>,
     /// Client metadata a processor may key on.
     pub client: Option<Arc<ClientInfo>>,
+    /// The delivery acknowledgements of the requests this data came from; see
+    /// [`crate::ack`]. A component that builds a new batch from others carries
+    /// these over ([`Acks::absorb`]).
+    pub acks: Acks,
 }
 
 impl Default for BatchMeta {
@@ -177,6 +182,7 @@ impl Default for BatchMeta {
             received_at: Instant::now(),
             receiver: None,
             client: None,
+            acks: Acks::none(),
         }
     }
 }
@@ -188,6 +194,12 @@ impl BatchMeta {
             receiver: Some(receiver),
             ..Default::default()
         }
+    }
+
+    /// The same metadata carrying `token`: the request waits for this data.
+    pub fn with_ack(mut self, token: AckToken) -> Self {
+        self.acks.push(token);
+        self
     }
 
     /// The same metadata with client information attached.

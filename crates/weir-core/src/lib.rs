@@ -91,6 +91,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod ack;
 mod batch;
 mod component;
 mod config;

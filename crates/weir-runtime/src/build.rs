@@ -291,10 +291,10 @@ impl Builder<'_> {
                     ok = false;
                 }
             }
-            if harness.queue.capacity == 0 {
+            for (key, problem) in harness.queue.problems() {
                 self.report(
-                    &format!("{}.queue.capacity", e.path),
-                    ConfigError::new("must be at least 1"),
+                    &format!("{}.queue.{key}", e.path),
+                    ConfigError::new(problem),
                 );
                 ok = false;
             }

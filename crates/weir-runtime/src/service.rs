@@ -122,7 +122,7 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
             .set(q.capacity as i64);
         let (tx, rx) = edge_reporting(
             q.capacity,
-            q.max_bytes.as_usize(),
+            q.memory_bytes().as_usize(),
             gauge,
             Some(x.load.clone()),
         );
