@@ -13,10 +13,11 @@
 //! - [`Spool::ack`] marks a record delivered, in memory and in the
 //!   [acknowledgement log](acks); a segment is deleted once every record in it
 //!   is acknowledged.
-//! - [`Spool::open`] replays every segment in order and returns the records not
-//!   yet deleted. Torn or corrupt frames are skipped and counted
-//!   ([`SpoolStats::corrupt_frames`]); the last segment is cut back to its valid
-//!   data so appends continue after it.
+//! - [`Spool::open`] checks every segment in order and notes the records not
+//!   yet acknowledged; [`Spool::read_pending`] then reads them back a segment at
+//!   a time, so replaying a large spool never holds it all in memory. Torn or
+//!   corrupt frames are skipped and counted ([`SpoolStats::corrupt_frames`]);
+//!   the last segment is cut back to its valid data so appends continue after it.
 //!
 //! Delivery is at least once: after a crash, records appended and not yet
 //! acknowledged come back, so only what was in flight is delivered twice (and
@@ -95,13 +96,11 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// Opens (creating if needed) the spool in `dir` and replays it: returns every
-    /// record still on disk, in sequence order. Damage is repaired and counted in
+    /// Opens (creating if needed) the spool in `dir` and checks it: every record
+    /// not yet acknowledged is pending again, to be read with
+    /// [`Spool::read_pending`]. Damage is repaired and counted in
     /// [`Spool::stats`], never returned as an error; I/O failures are.
-    pub fn open(
-        dir: impl AsRef<Path>,
-        config: SpoolConfig,
-    ) -> Result<(Spool, Vec<Replayed>), SpoolError> {
+    pub fn open(dir: impl AsRef<Path>, config: SpoolConfig) -> Result<Spool, SpoolError> {
         if config.segment_bytes <= MAGIC.len() as u64 {
             return Err(SpoolError::Config(format!(
                 "segment_bytes must be over {} bytes",
@@ -121,7 +120,7 @@ impl Spool {
             damaged_acks,
             ..SpoolStats::default()
         };
-        let mut replayed = Vec::new();
+        let mut replayed: u64 = 0;
         let mut segments = BTreeMap::new();
         let mut next_seq: Seq = 0;
         // The last segment, to reopen for appends: (first_seq, path, valid_len).
@@ -157,7 +156,7 @@ impl Spool {
                     acked.insert(seq);
                 } else {
                     pending.insert(seq);
-                    replayed.push(Replayed { seq, record });
+                    replayed += 1;
                 }
             }
             if is_last {
@@ -189,7 +188,7 @@ impl Spool {
                 );
             }
         }
-        stats.replayed_records = replayed.len() as u64;
+        stats.replayed_records = replayed;
 
         let active = match last {
             Some((first_seq, path, valid_len)) => {
@@ -226,7 +225,50 @@ impl Spool {
         if spool.active.len >= spool.config.segment_bytes {
             spool.roll()?;
         }
-        Ok((spool, replayed))
+        Ok(spool)
+    }
+
+    /// Pending records (appended, not yet acknowledged) with sequence numbers
+    /// from `from` up to but not including `until`, read back from disk: those
+    /// of the first segment that has any, in sequence order. Call again from
+    /// the last one returned plus one; an empty answer means none are left in
+    /// the range. Only one segment is read at a time, so memory stays bounded
+    /// by `segment_bytes`.
+    pub fn read_pending(&self, from: Seq, until: Seq) -> Result<Vec<Replayed>, SpoolError> {
+        // The segment holding `from` starts at or before it.
+        let start = self
+            .segments
+            .range(..=from)
+            .next_back()
+            .map_or(from, |(&first, _)| first);
+        for (_, state) in self.segments.range(start..until) {
+            if !state.pending.iter().any(|&s| s >= from && s < until) {
+                continue;
+            }
+            let scan = segment::scan(&state.path)?;
+            let found: Vec<Replayed> = scan
+                .records
+                .into_iter()
+                .filter(|r| {
+                    r.sequence >= from && r.sequence < until && state.pending.contains(&r.sequence)
+                })
+                .map(|record| Replayed {
+                    seq: record.sequence,
+                    record,
+                })
+                .collect();
+            if !found.is_empty() {
+                return Ok(found);
+            }
+        }
+        Ok(Vec::new())
+    }
+
+    /// The lowest pending sequence number, if any record is pending.
+    pub fn first_pending(&self) -> Option<Seq> {
+        self.segments
+            .values()
+            .find_map(|s| s.pending.iter().min().copied())
     }
 
     /// Appends `record`, setting its `sequence`, and returns that sequence number.

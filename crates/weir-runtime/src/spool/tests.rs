@@ -30,6 +30,22 @@ fn small_config() -> SpoolConfig {
     }
 }
 
+/// Opens the spool and reads back everything pending, as the harness does.
+fn open_all(dir: &Path, config: SpoolConfig) -> Result<(Spool, Vec<Replayed>), SpoolError> {
+    let spool = Spool::open(dir, config)?;
+    let mut all = Vec::new();
+    let mut from = 0;
+    loop {
+        let part = spool.read_pending(from, spool.next_seq())?;
+        let Some(last) = part.last() else { break };
+        from = last.seq + 1;
+        all.extend(part);
+    }
+    assert_eq!(all.len() as u64, spool.stats().replayed_records);
+    assert_eq!(all.first().map(|r| r.seq), spool.first_pending());
+    Ok((spool, all))
+}
+
 fn segment_files(dir: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .unwrap()
@@ -49,7 +65,7 @@ fn append_n(spool: &mut Spool, range: std::ops::Range<u64>, len: usize) -> Vec<S
 #[test]
 fn round_trip_and_replay_after_reopen() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut spool, replayed) = Spool::open(dir.path(), small_config()).unwrap();
+    let (mut spool, replayed) = open_all(dir.path(), small_config()).unwrap();
     assert!(replayed.is_empty());
     let seqs = append_n(&mut spool, 0..50, 300);
     assert_eq!(seqs, (0..50).collect::<Vec<_>>());
@@ -57,7 +73,7 @@ fn round_trip_and_replay_after_reopen() {
     assert_eq!(spool.pending_records(), 50);
     spool.close().unwrap();
 
-    let (mut spool, replayed) = Spool::open(dir.path(), small_config()).unwrap();
+    let (mut spool, replayed) = open_all(dir.path(), small_config()).unwrap();
     assert_eq!(replayed.len(), 50);
     for (i, r) in replayed.iter().enumerate() {
         let mut want = record(i as u64, 300);
@@ -74,7 +90,7 @@ fn round_trip_and_replay_after_reopen() {
 #[test]
 fn crash_without_close_loses_nothing_unacked() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut spool, _) = Spool::open(dir.path(), small_config()).unwrap();
+    let (mut spool, _) = open_all(dir.path(), small_config()).unwrap();
     let seqs = append_n(&mut spool, 0..40, 200);
     for seq in &seqs[..25] {
         assert!(spool.ack(*seq).unwrap());
@@ -82,7 +98,7 @@ fn crash_without_close_loses_nothing_unacked() {
     // A crash: no close, no sync.
     drop(spool);
 
-    let (spool, replayed) = Spool::open(dir.path(), small_config()).unwrap();
+    let (spool, replayed) = open_all(dir.path(), small_config()).unwrap();
     let got: Vec<Seq> = replayed.iter().map(|r| r.seq).collect();
     // Exactly the unacknowledged records are back, in order: the ack log keeps
     // acknowledged ones from coming back even where their segment remains.
@@ -93,7 +109,7 @@ fn crash_without_close_loses_nothing_unacked() {
 #[test]
 fn acked_segments_are_deleted() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut spool, _) = Spool::open(dir.path(), small_config()).unwrap();
+    let (mut spool, _) = open_all(dir.path(), small_config()).unwrap();
     let seqs = append_n(&mut spool, 0..60, 300);
     let before = segment_files(dir.path()).len();
     assert!(before >= 4);
@@ -115,21 +131,21 @@ fn acked_segments_are_deleted() {
         .sum();
     assert_eq!(spool.bytes_used(), on_disk);
     drop(spool);
-    let (_, replayed) = Spool::open(dir.path(), small_config()).unwrap();
+    let (_, replayed) = open_all(dir.path(), small_config()).unwrap();
     assert!(replayed.is_empty(), "acks survive a restart");
 }
 
 #[test]
 fn partial_ack_keeps_segment() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut spool, _) = Spool::open(dir.path(), small_config()).unwrap();
+    let (mut spool, _) = open_all(dir.path(), small_config()).unwrap();
     let seqs = append_n(&mut spool, 0..30, 300);
     // Ack all but the first record: the first segment must stay.
     for seq in &seqs[1..] {
         spool.ack(*seq).unwrap();
     }
     drop(spool);
-    let (_, replayed) = Spool::open(dir.path(), small_config()).unwrap();
+    let (_, replayed) = open_all(dir.path(), small_config()).unwrap();
     assert_eq!(replayed[0].seq, 0);
 }
 
@@ -140,7 +156,7 @@ fn last_segment(dir: &Path) -> PathBuf {
 #[test]
 fn torn_tail_is_cut_counted_and_appends_continue() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut spool, _) = Spool::open(dir.path(), small_config()).unwrap();
+    let (mut spool, _) = open_all(dir.path(), small_config()).unwrap();
     append_n(&mut spool, 0..5, 100);
     drop(spool);
     let path = last_segment(dir.path());
@@ -152,7 +168,7 @@ fn torn_tail_is_cut_counted_and_appends_continue() {
         .set_len(len - 3)
         .unwrap();
 
-    let (mut spool, replayed) = Spool::open(dir.path(), small_config()).unwrap();
+    let (mut spool, replayed) = open_all(dir.path(), small_config()).unwrap();
     assert_eq!(replayed.len(), 4, "the torn last record is dropped");
     assert_eq!(spool.stats().corrupt_frames, 1);
     assert!(spool.stats().truncated_bytes > 0);
@@ -161,7 +177,7 @@ fn torn_tail_is_cut_counted_and_appends_continue() {
     assert_eq!(seq, 4);
     drop(spool);
 
-    let (spool, replayed) = Spool::open(dir.path(), small_config()).unwrap();
+    let (spool, replayed) = open_all(dir.path(), small_config()).unwrap();
     assert_eq!(replayed.len(), 5);
     assert_eq!(replayed[4].record.items, 100);
     assert_eq!(spool.stats().corrupt_frames, 0, "the repair held");
@@ -170,7 +186,7 @@ fn torn_tail_is_cut_counted_and_appends_continue() {
 #[test]
 fn flipped_byte_in_last_frame_is_detected() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut spool, _) = Spool::open(dir.path(), small_config()).unwrap();
+    let (mut spool, _) = open_all(dir.path(), small_config()).unwrap();
     append_n(&mut spool, 0..5, 100);
     drop(spool);
     let path = last_segment(dir.path());
@@ -179,12 +195,12 @@ fn flipped_byte_in_last_frame_is_detected() {
     bytes[at] ^= 0x40;
     fs::write(&path, &bytes).unwrap();
 
-    let (mut spool, replayed) = Spool::open(dir.path(), small_config()).unwrap();
+    let (mut spool, replayed) = open_all(dir.path(), small_config()).unwrap();
     assert_eq!(replayed.len(), 4);
     assert_eq!(spool.stats().corrupt_frames, 1);
     spool.append(record(7, 100)).unwrap();
     drop(spool);
-    let (spool, replayed) = Spool::open(dir.path(), small_config()).unwrap();
+    let (spool, replayed) = open_all(dir.path(), small_config()).unwrap();
     assert_eq!(replayed.len(), 5);
     assert_eq!(spool.stats().corrupt_frames, 0);
 }
@@ -196,7 +212,7 @@ fn corrupt_frame_mid_segment_is_skipped() {
         segment_bytes: 1024 * 1024,
         ..small_config()
     };
-    let (mut spool, _) = Spool::open(dir.path(), config.clone()).unwrap();
+    let (mut spool, _) = open_all(dir.path(), config.clone()).unwrap();
     append_n(&mut spool, 0..5, 100);
     drop(spool);
     let path = last_segment(dir.path());
@@ -206,7 +222,7 @@ fn corrupt_frame_mid_segment_is_skipped() {
     bytes[MAGIC.len() + frame + frame::FRAME_HEADER_BYTES + 20] ^= 0xff;
     fs::write(&path, &bytes).unwrap();
 
-    let (spool, replayed) = Spool::open(dir.path(), config).unwrap();
+    let (spool, replayed) = open_all(dir.path(), config).unwrap();
     let got: Vec<Seq> = replayed.iter().map(|r| r.seq).collect();
     assert_eq!(got, vec![0, 2, 3, 4]);
     assert_eq!(spool.stats().corrupt_frames, 1);
@@ -217,7 +233,7 @@ fn garbage_and_empty_files_never_panic() {
     let dir = tempfile::tempdir().unwrap();
     // A torn header on the only segment: reset and used.
     fs::write(dir.path().join(segment::file_name(0)), b"WEI").unwrap();
-    let (mut spool, replayed) = Spool::open(dir.path(), small_config()).unwrap();
+    let (mut spool, replayed) = open_all(dir.path(), small_config()).unwrap();
     assert!(replayed.is_empty());
     spool.append(record(0, 10)).unwrap();
     drop(spool);
@@ -228,7 +244,7 @@ fn garbage_and_empty_files_never_panic() {
         b"x",
     )
     .unwrap();
-    let (spool, replayed) = Spool::open(dir.path(), small_config()).unwrap();
+    let (spool, replayed) = open_all(dir.path(), small_config()).unwrap();
     assert_eq!(replayed.len(), 1);
     drop(spool);
 
@@ -239,7 +255,7 @@ fn garbage_and_empty_files_never_panic() {
     )
     .unwrap();
     fs::write(dir.path().join(segment::file_name(5)), b"").unwrap();
-    let (spool, replayed) = Spool::open(dir.path(), small_config()).unwrap();
+    let (spool, replayed) = open_all(dir.path(), small_config()).unwrap();
     assert!(replayed.is_empty());
     assert_eq!(spool.stats().quarantined_segments, 1);
     assert!(
@@ -258,7 +274,7 @@ fn full_at_max_bytes_until_acks_free_space() {
         max_bytes: 16 * 1024,
         fsync: FsyncPolicy::Never,
     };
-    let (mut spool, _) = Spool::open(dir.path(), config).unwrap();
+    let (mut spool, _) = open_all(dir.path(), config).unwrap();
     let mut seqs = Vec::new();
     let err = loop {
         match spool.append(record(seqs.len() as u64, 500)) {
@@ -301,7 +317,7 @@ fn every_fsync_policy_works() {
             fsync,
             ..small_config()
         };
-        let (mut spool, _) = Spool::open(dir.path(), config.clone()).unwrap();
+        let (mut spool, _) = open_all(dir.path(), config.clone()).unwrap();
         append_n(&mut spool, 0..20, 300);
         let fsyncs = spool.stats().fsyncs;
         match fsync {
@@ -312,7 +328,7 @@ fn every_fsync_policy_works() {
             FsyncPolicy::Interval { .. } => {}
         }
         spool.close().unwrap();
-        let (_, replayed) = Spool::open(dir.path(), config).unwrap();
+        let (_, replayed) = open_all(dir.path(), config).unwrap();
         assert_eq!(replayed.len(), 20, "{fsync:?}");
     }
 }
@@ -325,7 +341,7 @@ fn bad_config_is_refused() {
         ..SpoolConfig::default()
     };
     assert!(matches!(
-        Spool::open(dir.path(), config),
+        open_all(dir.path(), config),
         Err(SpoolError::Config(_))
     ));
     let config = SpoolConfig {
@@ -334,7 +350,7 @@ fn bad_config_is_refused() {
         ..SpoolConfig::default()
     };
     assert!(matches!(
-        Spool::open(dir.path(), config),
+        open_all(dir.path(), config),
         Err(SpoolError::Config(_))
     ));
 }
@@ -345,7 +361,7 @@ fn disk_errors_surface() {
     // disk: the next roll cannot create its segment, and says so.
     let dir = tempfile::tempdir().unwrap();
     let spool_dir = dir.path().join("spool");
-    let (mut spool, _) = Spool::open(&spool_dir, small_config()).unwrap();
+    let (mut spool, _) = open_all(&spool_dir, small_config()).unwrap();
     fs::remove_dir_all(&spool_dir).unwrap();
     let err = (0..100)
         .find_map(|i| spool.append(record(i, 500)).err())
@@ -362,7 +378,7 @@ fn enospc_maps_to_disk_full() {
 #[test]
 fn ack_log_is_compacted_and_damage_only_duplicates() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut spool, _) = Spool::open(dir.path(), small_config()).unwrap();
+    let (mut spool, _) = open_all(dir.path(), small_config()).unwrap();
     for i in 0..10_000 {
         let seq = spool.append(record(i, 10)).unwrap();
         spool.ack(seq).unwrap();
@@ -379,8 +395,28 @@ fn ack_log_is_compacted_and_damage_only_duplicates() {
     let n = bytes.len();
     bytes[n - 1] ^= 0xff;
     fs::write(&log, &bytes).unwrap();
-    let (spool, replayed) = Spool::open(dir.path(), small_config()).unwrap();
+    let (spool, replayed) = open_all(dir.path(), small_config()).unwrap();
     let got: Vec<Seq> = replayed.iter().map(|r| r.seq).collect();
     assert_eq!(got, seqs);
     assert_eq!(spool.stats().damaged_acks, 1);
+}
+
+#[test]
+fn read_pending_goes_a_segment_at_a_time_skipping_acked_and_stopping_at_until() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spool = Spool::open(dir.path(), small_config()).unwrap();
+    // ~1 KiB records in 4 KiB segments: three per segment.
+    let seqs = append_n(&mut spool, 0..12, 1000);
+    assert!(spool.segment_count() >= 4);
+    spool.ack(seqs[1]).unwrap();
+    let first = spool.read_pending(0, 12).unwrap();
+    let got: Vec<Seq> = first.iter().map(|r| r.seq).collect();
+    assert_eq!(got, vec![0, 2], "one segment, the acked record skipped");
+    assert_eq!(first[1].record.items, 3);
+    let next = spool.read_pending(3, 5).unwrap();
+    assert_eq!(next.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![3, 4]);
+    assert!(spool.read_pending(12, 20).unwrap().is_empty());
+    // Reading works on the segment appends still go to.
+    let last = spool.read_pending(11, 12).unwrap();
+    assert_eq!(last.len(), 1);
 }
