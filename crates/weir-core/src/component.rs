@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use crate::downstream::Downstream;
 use crate::flow::{Emitter, Output, Shutdown};
 use crate::health::ComponentHealth;
+use crate::memory::MemoryBudget;
 use crate::telemetry::{ComponentTelemetry, Kind};
 use crate::{
     Batch, ComponentConfig, ComponentError, ComponentId, ConfigError, ExportError, ExportOutcome,
@@ -73,16 +74,28 @@ pub struct ReceiverContext {
     pub shutdown: Shutdown,
     /// Its telemetry handle.
     pub telemetry: ComponentTelemetry,
+    /// The process's memory budget (`service.memory_limit`): while it
+    /// [is over](MemoryBudget::is_over), refuse requests with a retryable
+    /// answer before reading them, or read slower. Unlimited unless set.
+    pub memory: MemoryBudget,
 }
 
 impl ReceiverContext {
-    /// The context a runtime (or a test) hands to [`Receiver::run`].
+    /// The context a runtime (or a test) hands to [`Receiver::run`], with an
+    /// unlimited memory budget.
     pub fn new(output: Output, shutdown: Shutdown, telemetry: ComponentTelemetry) -> Self {
         ReceiverContext {
             output,
             shutdown,
             telemetry,
+            memory: MemoryBudget::unlimited(),
         }
+    }
+
+    /// The same context, under `memory`.
+    pub fn with_memory(mut self, memory: MemoryBudget) -> Self {
+        self.memory = memory;
+        self
     }
 }
 

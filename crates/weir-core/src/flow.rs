@@ -158,10 +158,13 @@ impl Emitter {
         if n == 0 {
             return Ok(());
         }
-        self.sink
-            .send(batch, None)
-            .await
-            .map_err(|e| ComponentError::new(format!("cannot emit {n} items: {e}")))?;
+        if let Err(e) = self.sink.send(batch, None).await {
+            let message = format!("cannot emit {n} items: {e}");
+            // The data is lost: the requests it came from must not be told
+            // it was delivered (a dropped token would count as success).
+            e.into_batch().meta_mut().acks.fail(reasons::SHUTDOWN);
+            return Err(ComponentError::new(message));
+        }
         self.sent.add(n);
         Ok(())
     }
@@ -204,5 +207,40 @@ impl ShutdownTrigger {
     /// Whether it already fired.
     pub fn is_triggered(&self) -> bool {
         *self.0.borrow()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BatchMeta;
+    use crate::ack::{AckFailure, ack_pair};
+    use crate::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+
+    struct Closed;
+
+    #[async_trait]
+    impl BatchSink for Closed {
+        async fn send(&self, batch: Batch, _: Option<Instant>) -> Result<(), SendError> {
+            Err(SendError::Closed(batch))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_cannot_be_emitted_fails_its_requests() {
+        let (token, waiter) = ack_pair();
+        let batch = Batch::logs(
+            vec![ResourceLogs {
+                scope_logs: vec![ScopeLogs {
+                    log_records: vec![LogRecord::default()],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            BatchMeta::default().with_ack(token),
+        );
+        let mut out = Emitter::new(Arc::new(Closed), Counter::detached());
+        assert!(out.emit(batch).await.is_err());
+        assert_eq!(waiter.wait().await, Err(AckFailure(reasons::SHUTDOWN)));
     }
 }

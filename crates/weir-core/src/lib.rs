@@ -14,6 +14,8 @@
 //! - [`telemetry`]: atomic counters registered under the standard names.
 //! - [`Downstream`]: what the runtime reports to a processor about the exporters
 //!   its pipeline ends in (send latency, queue fill, throttling).
+//! - [`ack`]: delivery acknowledgements, and [`memory`]: the process's memory
+//!   budget that receivers respect.
 //!
 //! Components never touch channels, timers or metrics registries directly: the
 //! runtime hands them what they need.
@@ -99,6 +101,7 @@ mod downstream;
 mod error;
 mod flow;
 mod health;
+pub mod memory;
 mod registry;
 mod signal;
 pub mod telemetry;

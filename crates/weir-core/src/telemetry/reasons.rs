@@ -22,3 +22,16 @@ pub const TRUNCATED: &str = "truncated";
 pub const SAMPLED_OUT: &str = "sampled_out";
 /// Over a rate limit with `on_excess: drop`.
 pub const RATE_LIMITED: &str = "rate_limited";
+/// A full exporter queue with `when_full: drop_oldest` or `drop_newest`
+/// dropped the batch.
+pub const QUEUE_FULL: &str = "queue_full";
+/// The process was over `service.memory_limit`: the receiver refused before
+/// reading the request.
+pub const MEMORY_LIMIT: &str = "memory_limit";
+/// With `acknowledgements: true`, the data was taken but not delivered (an
+/// exporter failed it for good, a queue dropped it, shutdown); the client was
+/// told to retry.
+pub const NOT_DELIVERED: &str = "not_delivered";
+/// With `acknowledgements: true`, delivery was not confirmed within
+/// `acknowledgement_timeout`; the client was told to retry.
+pub const ACK_TIMEOUT: &str = "ack_timeout";

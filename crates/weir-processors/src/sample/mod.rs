@@ -214,7 +214,7 @@ impl Processor for SampleProcessor {
                 Ok(Sampled::Changed(kept)) => {
                     self.record(signal, slot);
                     return match kept {
-                        Some(b) => out.emit(b).await,
+                        Some(b) => out.emit(*b).await,
                         None => Ok(()),
                     };
                 }

@@ -141,8 +141,9 @@ fn first_key<'a>(buf: &'a [u8], f: &weir_otlp::splice::read::Field) -> &'a [u8] 
 pub(crate) enum Sampled {
     /// Every record kept unchanged: pass the batch on as it is.
     Unchanged,
-    /// The kept records, re-assembled (`None` when none was kept).
-    Changed(Option<Batch>),
+    /// The kept records, re-assembled (`None` when none was kept); boxed, as
+    /// a batch is large beside `Unchanged`.
+    Changed(Option<Box<Batch>>),
 }
 
 /// Samples the export request `bytes` of `signal`.
@@ -206,12 +207,12 @@ pub(crate) fn sample(
     }
     let items = asm.unit_count();
     let out = asm.finish_bytes();
-    Ok(Sampled::Changed(Some(Batch::from_encoded(
+    Ok(Sampled::Changed(Some(Box::new(Batch::from_encoded(
         signal,
         out,
         items,
         meta.clone(),
-    ))))
+    )))))
 }
 
 /// The pieces of a kept unit carrying `ratio`: an earlier double
