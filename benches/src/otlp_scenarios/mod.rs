@@ -43,6 +43,9 @@ pub struct PassThrough {
     /// The pipeline's processors: `processors:` YAML and the ids in order
     /// (empty for a pure pass-through).
     pub processors: Option<(&'static str, &'static str)>,
+    /// The exporter queues on disk (`queue: { storage: disk }`, default
+    /// `fsync: interval`) instead of in memory.
+    pub disk_queue: bool,
 }
 
 /// The four built-in processors as an edge gateway would run them (the
@@ -84,6 +87,7 @@ pub const PASS_THROUGH: &[PassThrough] = &[
         signal: Signal::Logs,
         export_compression: "none",
         processors: None,
+        disk_queue: false,
     },
     PassThrough {
         name: "otlp-grpc-traces",
@@ -91,6 +95,7 @@ pub const PASS_THROUGH: &[PassThrough] = &[
         signal: Signal::Traces,
         export_compression: "none",
         processors: None,
+        disk_queue: false,
     },
     PassThrough {
         name: "otlp-grpc-metrics",
@@ -98,6 +103,7 @@ pub const PASS_THROUGH: &[PassThrough] = &[
         signal: Signal::Metrics,
         export_compression: "none",
         processors: None,
+        disk_queue: false,
     },
     PassThrough {
         name: "otlp-grpc-logs-zstd",
@@ -105,6 +111,7 @@ pub const PASS_THROUGH: &[PassThrough] = &[
         signal: Signal::Logs,
         export_compression: "zstd",
         processors: None,
+        disk_queue: false,
     },
     PassThrough {
         name: "otlp-grpc-logs-processors",
@@ -112,6 +119,15 @@ pub const PASS_THROUGH: &[PassThrough] = &[
         signal: Signal::Logs,
         export_compression: "none",
         processors: Some(ALL_FOUR),
+        disk_queue: false,
+    },
+    PassThrough {
+        name: "otlp-grpc-logs-disk",
+        protocol: Protocol::Grpc,
+        signal: Signal::Logs,
+        export_compression: "none",
+        processors: None,
+        disk_queue: true,
     },
     PassThrough {
         name: "otlp-http-logs",
@@ -119,6 +135,7 @@ pub const PASS_THROUGH: &[PassThrough] = &[
         signal: Signal::Logs,
         export_compression: "none",
         processors: None,
+        disk_queue: false,
     },
 ];
 
@@ -226,14 +243,23 @@ pub fn pass_through(env: &BenchEnv, p: &PassThrough) -> Result<BenchResult, Stri
     let rt = runtime()?;
     let sink = start_sink(&rt, Duration::ZERO)?;
     let sink_addr = sink.grpc_addr.ok_or("sink has no gRPC address")?;
-    let yaml = pipeline(
+    let mut yaml = pipeline(
         p.signal,
         sink_addr,
         p.export_compression,
         None,
         p.processors,
     );
-    let weir = Weir::start(env, &scratch(env, p.name), &yaml, pinned)?;
+    let dir = scratch(env, p.name);
+    if p.disk_queue {
+        let compression = format!("    compression: {}\n", p.export_compression);
+        let queue = format!(
+            "{compression}    queue: {{ storage: disk, path: \"{}\" }}\n",
+            dir.join("spool").display()
+        );
+        yaml = yaml.replacen(&compression, &queue, 1);
+    }
+    let weir = Weir::start(env, &dir, &yaml, pinned)?;
     let mut cfg = LoadConfig::new(endpoint(&weir, p.protocol), p.protocol, p.signal);
     flat_out(&mut cfg, env.quick);
     let (report, usage) = load_sampled(&rt, &cfg, weir.pid())?;
@@ -249,7 +275,7 @@ pub fn pass_through(env: &BenchEnv, p: &PassThrough) -> Result<BenchResult, Stri
         peak_rss: usage.peak_rss,
         errors: report.error_count() + exit_error(code) + sink.invalid(),
         note: format!(
-            "{} {} x{} in flight, {:.0} req/s of {}; {}export {}; weir cpu {:.0}% of a core; ack {}; refused {}; drain {:.2} s; {}{}",
+            "{} {} x{} in flight, {:.0} req/s of {}; {}{}export {}; weir cpu {:.0}% of a core; ack {}; refused {}; drain {:.2} s; {}{}",
             p.protocol,
             p.signal,
             cfg.concurrency,
@@ -257,6 +283,11 @@ pub fn pass_through(env: &BenchEnv, p: &PassThrough) -> Result<BenchResult, Stri
             cfg.items_per_request,
             if p.processors.is_some() {
                 "enrich, sample, rate_limit, adaptive_batch; "
+            } else {
+                ""
+            },
+            if p.disk_queue {
+                "disk queue, fsync interval; "
             } else {
                 ""
             },

@@ -28,6 +28,10 @@ struct LoadInner {
     throttled_1024: AtomicU64,
     /// Fill of the exporter's queue, × [`RATIO_SCALE`].
     queue_fill: AtomicU32,
+    /// Export calls the exporter may have in flight now (adaptive concurrency).
+    concurrency: AtomicU32,
+    /// How far the concurrency limit sits below its peak after a cut, × [`RATIO_SCALE`].
+    concurrency_cut: AtomicU32,
 }
 
 /// The load of one exporter, written by the runtime's exporter harness.
@@ -68,6 +72,28 @@ impl ExporterLoad {
     pub fn set_queue_fill(&self, fill: f64) {
         let v = (fill.clamp(0.0, 1.0) * RATIO_SCALE) as u32;
         self.0.queue_fill.store(v, Ordering::Relaxed);
+    }
+
+    /// Sets the exporter's adaptive concurrency: the calls it may have in flight
+    /// now, and how far (0 to 1) that sits below the limit it reached before
+    /// the destination last pushed back.
+    pub fn set_concurrency(&self, limit: usize, cut: f64) {
+        let limit = u32::try_from(limit).unwrap_or(u32::MAX);
+        self.0.concurrency.store(limit, Ordering::Relaxed);
+        let v = (cut.clamp(0.0, 1.0) * RATIO_SCALE) as u32;
+        self.0.concurrency_cut.store(v, Ordering::Relaxed);
+    }
+
+    /// The export calls the exporter may have in flight now; 0 before the
+    /// harness started.
+    pub fn concurrency(&self) -> usize {
+        self.0.concurrency.load(Ordering::Relaxed) as usize
+    }
+
+    /// How far the concurrency limit sits below its peak after the destination
+    /// pushed back, 0 (not cut) to 1.
+    pub fn concurrency_cut(&self) -> f64 {
+        self.0.concurrency_cut.load(Ordering::Relaxed) as f64 / RATIO_SCALE
     }
 
     /// The average round trip of recent export calls; `None` before the first.
@@ -121,6 +147,14 @@ impl Downstream {
         self.exporters
             .iter()
             .map(|e| e.queue_fill())
+            .fold(0.0, f64::max)
+    }
+
+    /// The deepest cut of an exporter's concurrency limit below its peak, 0 to 1.
+    pub fn concurrency_cut(&self) -> f64 {
+        self.exporters
+            .iter()
+            .map(|e| e.concurrency_cut())
             .fold(0.0, f64::max)
     }
 

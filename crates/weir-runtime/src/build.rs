@@ -12,7 +12,7 @@ use weir_core::{
 };
 
 use crate::config::{ComponentEntry, Diagnostic, LoadReport, ServiceConfig, Severity};
-use crate::exporter::settings::{HARNESS_KEYS, HarnessSettings, RetrySettings};
+use crate::exporter::settings::{HARNESS_KEYS, HarnessSettings, QueueStorage, RetrySettings};
 
 /// A receiver ready to run.
 pub struct BuiltReceiver {
@@ -264,6 +264,7 @@ impl Builder<'_> {
         }
         let mut ok = true;
         if let yaml_serde::Value::Mapping(map) = &mut own {
+            let retry_limit_given = map.get("retry").is_some_and(|r| has_key(r, "max_elapsed"));
             for key in HARNESS_KEYS {
                 let Some(v) = map.remove(key) else { continue };
                 let cfg = ComponentConfig::new(v);
@@ -290,6 +291,12 @@ impl Builder<'_> {
                     self.report(&base, err);
                     ok = false;
                 }
+            }
+            // A disk queue keeps what it holds across restarts; giving up on
+            // a batch after a time limit would throw that away, so it retries
+            // until delivered unless told otherwise.
+            if harness.queue.storage == QueueStorage::Disk && !retry_limit_given {
+                harness.retry.max_elapsed = Duration::ZERO;
             }
             for (key, problem) in harness.queue.problems() {
                 self.report(

@@ -14,7 +14,7 @@ use weir_core::telemetry::names;
 use weir_core::{BatchSink, ComponentId, Emitter, Output, ReceiverContext, Shutdown, Signal};
 
 use crate::build::BuiltService;
-use crate::channel::{EdgeSender, FanOut, edge, edge_reporting};
+use crate::channel::{EdgeSender, FanOut, edge, exporter_edge};
 use crate::exporter::{ExporterReport, ExporterTask};
 use crate::processor_task::run_processor;
 use crate::telemetry::server::{self, Lifecycle};
@@ -80,8 +80,9 @@ pub struct RunningService {
     stop_tx: mpsc::UnboundedSender<()>,
 }
 
-/// Starts every task of `service`. Fails only when the telemetry endpoint cannot
-/// bind; receivers report their own bind errors by ending with an error.
+/// Starts every task of `service`. Fails when the telemetry endpoint cannot
+/// bind or an exporter's disk queue cannot be opened; receivers report their
+/// own bind errors by ending with an error.
 pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
     let BuiltService {
         config,
@@ -120,11 +121,13 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
         x.telemetry
             .gauge(names::EXPORTER_QUEUE_CAPACITY, None, &[])
             .set(q.capacity as i64);
-        let (tx, rx) = edge_reporting(
+        let (tx, rx) = exporter_edge(
             q.capacity,
             q.memory_bytes().as_usize(),
             gauge,
-            Some(x.load.clone()),
+            x.load.clone(),
+            q.when_full,
+            &x.telemetry,
         );
         exporter_inputs.insert(x.id.clone(), tx);
         let task = ExporterTask::new(
@@ -134,7 +137,8 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
             x.telemetry,
             x.load,
             abort_signal.clone(),
-        );
+        )
+        .map_err(|e| std::io::Error::other(format!("exporter `{}`: {e}", x.id)))?;
         exporter_tasks.spawn(task.run());
     }
 

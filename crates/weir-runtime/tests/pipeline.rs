@@ -161,14 +161,15 @@ service:
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn max_in_flight_runs_deliveries_concurrently() {
+async fn concurrency_grows_from_one_up_to_max_in_flight() {
     let probe = Arc::new(Probe::default());
-    // 8 batches at 200 ms each: one at a time takes 1.6 s, four at a time ~0.4 s.
+    // 40 batches at 50 ms each: one at a time takes 2 s. Adaptive concurrency
+    // starts at 1 and, with latency flat, grows to the bound of 4.
     let yaml = r#"
 receivers:
-  source: { batches: 8, items: 1 }
+  source: { batches: 40, items: 1 }
 exporters:
-  sink: { delay: 200ms, max_in_flight: 4 }
+  sink: { delay: 50ms, max_in_flight: 4 }
 service:
   telemetry: { metrics: { address: none } }
   pipelines:
@@ -178,12 +179,16 @@ service:
     let summary = run_yaml(yaml, probe.clone()).await;
     let took = t0.elapsed();
     assert!(summary.is_clean(), "{summary:?}");
-    assert_eq!(delivered(&probe, "sink"), (1..=8).collect::<Vec<_>>());
+    assert_eq!(delivered(&probe, "sink"), (1..=40).collect::<Vec<_>>());
     assert!(
-        took < Duration::from_millis(1200),
-        "deliveries were not concurrent: {took:?}"
+        took < Duration::from_millis(1400),
+        "deliveries did not become concurrent: {took:?}"
     );
-    assert_eq!(probe.max_concurrent.load(Ordering::SeqCst), 4);
+    assert_eq!(
+        probe.max_concurrent.load(Ordering::SeqCst),
+        4,
+        "grows to max_in_flight and never past it"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,6 +24,18 @@ pub const EXPORTER_QUEUE_ITEMS: &str = "weir_exporter_queue_items";
 pub const EXPORTER_QUEUE_CAPACITY: &str = "weir_exporter_queue_capacity";
 /// Duration of export calls.
 pub const EXPORTER_SEND_DURATION: &str = "weir_exporter_send_duration_seconds";
+/// Bytes a disk queue's spool takes on disk.
+pub const EXPORTER_SPOOL_BYTES: &str = "weir_exporter_spool_bytes";
+/// Batches in a disk queue's spool not yet delivered.
+pub const EXPORTER_SPOOL_BATCHES: &str = "weir_exporter_spool_batches";
+/// Times a disk queue found its spool (or disk) full and held its intake.
+pub const EXPORTER_SPOOL_FULL: &str = "weir_exporter_spool_full_total";
+/// Torn or corrupt frames a disk queue skipped when it opened its spool.
+pub const EXPORTER_SPOOL_CORRUPT_FRAMES: &str = "weir_exporter_spool_corrupt_frames_total";
+/// Batches a disk queue found pending from the last run when it opened.
+pub const EXPORTER_SPOOL_REPLAYED_BATCHES: &str = "weir_exporter_spool_replayed_batches_total";
+/// The concurrency limit an exporter's adaptive concurrency has reached.
+pub const EXPORTER_CONCURRENCY_LIMIT: &str = "weir_exporter_concurrency_limit";
 /// Items waiting in a pipeline channel.
 pub const CHANNEL_ITEMS: &str = "weir_channel_items";
 /// `adaptive_batch`: items per emitted batch (histogram).

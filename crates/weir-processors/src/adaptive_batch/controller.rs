@@ -10,7 +10,8 @@
 //!   runtime reports, so that batching plus sending aims at `target_latency`.
 //! - **pressure**: the worst of how long `emit` waited for the downstream
 //!   (an EWMA over flushes, relative to `target_latency`), how full the
-//!   exporters' queues are, and the share of sends throttled. A downstream
+//!   exporters' queues are, the share of sends throttled, and how far an
+//!   exporter's adaptive concurrency was cut below its peak. A downstream
 //!   that pushes back is the bottleneck: fewer, larger batches are what helps
 //!   it, so the delay grows toward `max_delay`.
 //!
@@ -45,6 +46,8 @@ pub(crate) struct DownstreamReading {
     pub queue_fill: f64,
     /// Highest share of throttled sends, 0 to 1.
     pub throttle_rate: f64,
+    /// Deepest cut of an exporter's concurrency limit below its peak, 0 to 1.
+    pub concurrency_cut: f64,
 }
 
 impl DownstreamReading {
@@ -53,6 +56,7 @@ impl DownstreamReading {
             send_latency: d.send_latency().unwrap_or_default(),
             queue_fill: d.queue_fill(),
             throttle_rate: d.throttle_rate(),
+            concurrency_cut: d.concurrency_cut(),
         }
     }
 }
@@ -145,7 +149,11 @@ impl Controller {
             0.0
         };
         let queued = (down.queue_fill - QUEUE_FILL_FLOOR) / (1.0 - QUEUE_FILL_FLOOR);
-        let pressure = waited.max(queued).max(down.throttle_rate).clamp(0.0, 1.0);
+        let pressure = waited
+            .max(queued)
+            .max(down.throttle_rate)
+            .max(down.concurrency_cut)
+            .clamp(0.0, 1.0);
         let delay = (base + pressure * (self.max - base)).clamp(self.min, self.max);
         // Whole microseconds: steadier gauges, and no float dust in tests.
         Duration::from_micros((delay * 1e6).round() as u64)
@@ -168,6 +176,7 @@ mod tests {
         send_latency: Duration::ZERO,
         queue_fill: 0.0,
         throttle_rate: 0.0,
+        concurrency_cut: 0.0,
     };
 
     #[test]
@@ -269,5 +278,10 @@ mod tests {
             ..CALM
         };
         assert_eq!(c.delay(now, throttled), ms(200));
+        let cut = DownstreamReading {
+            concurrency_cut: 0.5,
+            ..CALM
+        };
+        assert_eq!(c.delay(now, cut), ms(300), "half the peak concurrency");
     }
 }

@@ -1,7 +1,7 @@
 //! Delivering one batch: call the exporter, retry retryable failures with
 //! jittered backoff (never sooner than Retry-After), count the outcome.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -11,12 +11,15 @@ use weir_core::telemetry::{
 use weir_core::{Batch, ExportError, Exporter, ExporterLoad, Shutdown, Signal};
 
 use super::backoff::Backoff;
+use super::concurrency::AdaptiveConcurrency;
 use super::settings::RetrySettings;
 
 /// How a delivery ended.
 pub enum Delivery {
-    /// Delivered, or given up on for good (and counted).
-    Done,
+    /// Delivered (items the destination rejected as invalid are counted).
+    Delivered,
+    /// Given up on for good, and counted, for this reason.
+    Failed(&'static str),
     /// The shutdown deadline came first; the caller counts the items.
     Abandoned,
 }
@@ -35,17 +38,20 @@ pub struct Deliverer {
     load: ExporterLoad,
     abort: Shutdown,
     counters: [SignalCounters; 3],
+    concurrency: Mutex<AdaptiveConcurrency>,
 }
 
 impl Deliverer {
-    /// A deliverer for `exporter` that reports each call to `load`; `abort`
-    /// fires at the shutdown deadline.
+    /// A deliverer for `exporter` that reports each call to `load` and to its
+    /// adaptive concurrency (at most `max_in_flight`); `abort` fires at the
+    /// shutdown deadline.
     pub fn new(
         exporter: Arc<dyn Exporter>,
         retry: RetrySettings,
         telemetry: ComponentTelemetry,
         load: ExporterLoad,
         abort: Shutdown,
+        max_in_flight: usize,
     ) -> Self {
         let counters = Signal::ALL.map(|s| SignalCounters {
             sent: telemetry.counter(names::EXPORTER_SENT_ITEMS, Some(s), &[]),
@@ -57,6 +63,11 @@ impl Deliverer {
                 DURATION_BUCKETS,
             ),
         });
+        let concurrency = AdaptiveConcurrency::new(
+            max_in_flight,
+            telemetry.gauge(names::EXPORTER_CONCURRENCY_LIMIT, None, &[]),
+            load.clone(),
+        );
         Deliverer {
             exporter,
             retry,
@@ -64,7 +75,13 @@ impl Deliverer {
             load,
             abort,
             counters,
+            concurrency: Mutex::new(concurrency),
         }
+    }
+
+    /// Export calls that may be in flight now (adaptive concurrency).
+    pub fn concurrency_limit(&self) -> usize {
+        self.concurrency.lock().map_or(1, |c| c.limit())
     }
 
     /// The component id, for logs.
@@ -108,10 +125,11 @@ impl Deliverer {
             };
             let round_trip = t0.elapsed();
             counters.duration.observe(round_trip.as_secs_f64());
-            self.load.record_send(
-                round_trip,
-                matches!(result, Err(ExportError::Retryable { .. })),
-            );
+            let throttled = matches!(result, Err(ExportError::Retryable { .. }));
+            self.load.record_send(round_trip, throttled);
+            if let Ok(mut c) = self.concurrency.lock() {
+                c.record(round_trip, throttled);
+            }
             let err = match result {
                 Ok(outcome) => {
                     counters.sent.add(outcome.sent as u64);
@@ -124,7 +142,7 @@ impl Deliverer {
                         );
                         self.fail(signal, reasons::PARTIAL, outcome.rejected);
                     }
-                    return Delivery::Done;
+                    return Delivery::Delivered;
                 }
                 Err(e) => e,
             };
@@ -132,7 +150,7 @@ impl Deliverer {
                 ExportError::Permanent { .. } => {
                     tracing::error!(component = self.component(), items, error = %err, "export failed for good; dropping batch");
                     self.fail(signal, err.reason(), items);
-                    return Delivery::Done;
+                    return Delivery::Failed(reasons::PERMANENT);
                 }
                 ExportError::Retryable { after, .. } => *after,
             };
@@ -140,7 +158,7 @@ impl Deliverer {
             if !self.retry.enabled || (!budget.is_zero() && started.elapsed() >= budget) {
                 tracing::error!(component = self.component(), items, error = %err, "retries exhausted; dropping batch");
                 self.fail(signal, reasons::RETRIES_EXHAUSTED, items);
-                return Delivery::Done;
+                return Delivery::Failed(reasons::RETRIES_EXHAUSTED);
             }
             let wait = backoff.next_wait(after);
             tracing::warn!(component = self.component(), error = %err, wait = ?wait, "export failed; will retry");

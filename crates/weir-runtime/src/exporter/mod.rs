@@ -1,22 +1,27 @@
 //! The exporter harness: one task per exporter that takes batches from its
-//! bounded queue, keeps up to `max_in_flight` deliveries going (each retried with
-//! jittered backoff), counts outcomes, and at the shutdown deadline counts what
-//! it has to abandon.
+//! queue (the in-memory edge, or a disk spool fed by it), keeps up to its
+//! adaptive concurrency limit of deliveries going (each retried with jittered
+//! backoff), counts outcomes, settles the clients' acknowledgements, and at the
+//! shutdown deadline counts what it has to abandon (or leaves it in the spool).
 
 mod backoff;
+mod concurrency;
 mod delivery;
+pub mod disk_queue;
 pub mod settings;
 
 use std::sync::Arc;
 
 use tokio::task::JoinSet;
 use weir_core::telemetry::{ComponentTelemetry, reasons};
-use weir_core::{Exporter, ExporterLoad, Shutdown};
+use weir_core::{Batch, ComponentError, Exporter, ExporterLoad, Shutdown, Signal};
 
 use crate::channel::EdgeReceiver;
+use crate::spool::Seq;
 use crate::timer::ComponentTimer;
 use delivery::{Deliverer, Delivery};
-use settings::HarnessSettings;
+use disk_queue::{DiskQueue, SpoolAcker};
+use settings::{HarnessSettings, QueueStorage};
 
 /// What an exporter task reports when it ends.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -27,18 +32,41 @@ pub struct ExporterReport {
     pub abandoned: u64,
 }
 
+/// Where an exporter's batches wait.
+enum Source {
+    Memory(EdgeReceiver),
+    Disk(DiskQueue),
+}
+
+impl Source {
+    /// The next batch (with its spool sequence number on disk); cancel-safe.
+    async fn next(&mut self) -> Option<(Option<Seq>, Batch)> {
+        match self {
+            Source::Memory(q) => q.recv().await.map(|b| (None, b)),
+            Source::Disk(q) => q.next().await.map(|(seq, b)| (Some(seq), b)),
+        }
+    }
+}
+
+/// How one in-flight delivery ended, for the task loop.
+struct Finished {
+    delivery: Delivery,
+    signal: Signal,
+    items: usize,
+}
+
 /// Runs one exporter until its queue closes (all upstream tasks ended).
 pub struct ExporterTask {
     exporter: Arc<dyn Exporter>,
-    queue: EdgeReceiver,
+    source: Source,
     deliverer: Arc<Deliverer>,
-    max_in_flight: usize,
 }
 
 impl ExporterTask {
-    /// A task for `exporter` reading `queue`, reporting its sends to `load`
-    /// (the queue reports its own fill); `abort` fires at the shutdown
-    /// deadline (stop retrying, abandon what is left).
+    /// A task for `exporter` reading `queue` (through a disk spool when the
+    /// settings ask for one, opened here), reporting its sends to `load` (the
+    /// queue reports its own fill); `abort` fires at the shutdown deadline
+    /// (stop retrying; abandon what is left, or leave it in the spool).
     pub fn new(
         exporter: Box<dyn Exporter>,
         queue: EdgeReceiver,
@@ -46,47 +74,63 @@ impl ExporterTask {
         telemetry: ComponentTelemetry,
         load: ExporterLoad,
         abort: Shutdown,
-    ) -> Self {
+    ) -> Result<Self, ComponentError> {
         let exporter: Arc<dyn Exporter> = Arc::from(exporter);
         // The exporter may know it cannot take concurrent calls (a file).
         let max_in_flight = settings
             .max_in_flight
             .min(exporter.max_in_flight().unwrap_or(usize::MAX))
             .max(1);
+        let source = match settings.queue.storage {
+            QueueStorage::Memory => Source::Memory(queue),
+            QueueStorage::Disk => Source::Disk(DiskQueue::open(
+                &settings.queue,
+                queue,
+                telemetry.clone(),
+                abort.clone(),
+            )?),
+        };
         let deliverer = Arc::new(Deliverer::new(
             exporter.clone(),
             settings.retry.clone(),
             telemetry,
             load,
             abort,
-        ));
-        ExporterTask {
-            exporter,
-            queue,
-            deliverer,
             max_in_flight,
-        }
+        ));
+        Ok(ExporterTask {
+            exporter,
+            source,
+            deliverer,
+        })
     }
 
     /// Runs until the queue is closed and empty and nothing is in flight.
     pub async fn run(mut self) -> ExporterReport {
         let mut report = ExporterReport::default();
         let mut ticker = ComponentTimer::new(self.exporter.timer());
-        let mut in_flight: JoinSet<(Delivery, weir_core::Signal, usize)> = JoinSet::new();
+        let mut in_flight: JoinSet<Finished> = JoinSet::new();
+        let acker = match &self.source {
+            Source::Disk(q) => Some(q.acker()),
+            Source::Memory(_) => None,
+        };
         let mut queue_open = true;
         let mut abandoning = false;
         while queue_open || !in_flight.is_empty() {
+            let room = in_flight.len() < self.deliverer.concurrency_limit();
             tokio::select! {
                 biased;
                 // Finish deliveries before taking more: backpressure by construction.
                 Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
                     match done {
-                        Ok((Delivery::Done, _, _)) => {}
-                        Ok((Delivery::Abandoned, signal, items)) => {
+                        Ok(Finished { delivery: Delivery::Abandoned, signal, items }) => {
                             abandoning = true;
-                            report.abandoned += items as u64;
-                            self.deliverer.fail(signal, reasons::ABANDONED, items);
+                            if acker.is_none() {
+                                report.abandoned += items as u64;
+                                self.deliverer.fail(signal, reasons::ABANDONED, items);
+                            }
                         }
+                        Ok(_) => {}
                         Err(e) => tracing::error!(component = self.deliverer.component(), error = %e, "export task panicked"),
                     }
                 }
@@ -95,14 +139,10 @@ impl ExporterTask {
                         tracing::warn!(component = self.deliverer.component(), error = %e, "exporter timer failed");
                     }
                 }
-                b = self.queue.recv(), if queue_open && !abandoning && in_flight.len() < self.max_in_flight => {
+                b = self.source.next(), if queue_open && !abandoning && room => {
                     match b {
-                        Some(batch) => {
-                            let d = self.deliverer.clone();
-                            in_flight.spawn(async move {
-                                let delivery = d.deliver(&batch).await;
-                                (delivery, batch.signal(), batch.items())
-                            });
+                        Some((seq, batch)) => {
+                            in_flight.spawn(deliver(self.deliverer.clone(), acker.clone(), seq, batch));
                         }
                         None => queue_open = false,
                     }
@@ -114,6 +154,9 @@ impl ExporterTask {
                 queue_open = false;
             }
         }
+        if let Source::Disk(q) = &mut self.source {
+            q.close().await;
+        }
         report.sent = self.deliverer.sent();
         if let Err(e) = self.exporter.shutdown().await {
             tracing::error!(component = self.deliverer.component(), error = %e, "exporter shutdown failed");
@@ -121,13 +164,22 @@ impl ExporterTask {
         report
     }
 
-    /// Counts everything still coming as abandoned, until upstream closes.
+    /// At the shutdown deadline: a memory queue counts everything still coming
+    /// as abandoned, until upstream closes; a disk queue spools it.
     async fn abandon_rest(&mut self) -> u64 {
+        let q = match &mut self.source {
+            Source::Memory(q) => q,
+            Source::Disk(q) => {
+                q.close().await;
+                return 0;
+            }
+        };
         let mut n = 0;
-        while let Some(b) = self.queue.recv().await {
+        while let Some(mut b) = q.recv().await {
             n += b.items() as u64;
             self.deliverer
                 .fail(b.signal(), reasons::ABANDONED, b.items());
+            b.meta_mut().acks.fail(reasons::ABANDONED);
         }
         if n > 0 {
             tracing::error!(
@@ -137,5 +189,34 @@ impl ExporterTask {
             );
         }
         n
+    }
+}
+
+/// Delivers one batch and settles it: the clients' acknowledgements (a disk
+/// queue settled them when it spooled the batch) and the spool record.
+async fn deliver(
+    deliverer: Arc<Deliverer>,
+    acker: Option<SpoolAcker>,
+    seq: Option<Seq>,
+    mut batch: Batch,
+) -> Finished {
+    let delivery = deliverer.deliver(&batch).await;
+    let acks = &mut batch.meta_mut().acks;
+    match delivery {
+        Delivery::Delivered => acks.succeed(),
+        Delivery::Failed(reason) => acks.fail(reason),
+        Delivery::Abandoned => acks.fail(reasons::ABANDONED),
+    }
+    if let (Some(acker), Some(seq)) = (&acker, seq) {
+        // Failed for good counts as done too: it was counted, and replaying
+        // it after a restart would only fail again.
+        if !matches!(delivery, Delivery::Abandoned) {
+            acker.ack(seq).await;
+        }
+    }
+    Finished {
+        delivery,
+        signal: batch.signal(),
+        items: batch.items(),
     }
 }

@@ -36,6 +36,9 @@ pub enum SpoolError {
         /// The limit it exceeds.
         limit: u64,
     },
+    /// Another process (or another spool in this one) has the directory open.
+    #[error("spool directory {0} is in use by another spool (its `lock` file is held)")]
+    Locked(PathBuf),
     /// The configuration cannot work (e.g. a zero segment size).
     #[error("invalid spool config: {0}")]
     Config(String),

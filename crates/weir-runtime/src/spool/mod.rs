@@ -93,7 +93,12 @@ pub struct Spool {
     stats: SpoolStats,
     /// Reused for encoding each frame.
     scratch: Vec<u8>,
+    /// Held (locked) for the spool's life.
+    _lock: fs::File,
 }
+
+/// The file whose lock says a spool has the directory open.
+pub const LOCK_FILE: &str = "lock";
 
 impl Spool {
     /// Opens (creating if needed) the spool in `dir` and checks it: every record
@@ -114,6 +119,9 @@ impl Spool {
         }
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(&dir).map_err(|e| SpoolError::io(&dir, e))?;
+        // Two writers would interleave frames and delete each other's segments.
+        // The OS drops the lock when the process dies, so `kill -9` needs no cleanup.
+        let lock = lock_dir(&dir)?;
 
         let (logged_acks, damaged_acks) = AckLog::read(&dir)?;
         let mut stats = SpoolStats {
@@ -220,6 +228,7 @@ impl Spool {
             bytes_used,
             stats,
             scratch: Vec::new(),
+            _lock: lock,
         };
         // Appends go to a fresh segment if the last one is already full.
         if spool.active.len >= spool.config.segment_bytes {
@@ -438,6 +447,14 @@ impl Spool {
         Ok(())
     }
 
+    /// [`Spool::sync`] if anything was appended since the last sync.
+    pub fn sync_if_dirty(&mut self) -> Result<(), SpoolError> {
+        if self.active.unsynced > 0 {
+            self.sync()?;
+        }
+        Ok(())
+    }
+
     /// Bytes all segments take on disk now (headers included).
     pub fn bytes_used(&self) -> u64 {
         self.bytes_used
@@ -494,6 +511,30 @@ fn list_segments(dir: &Path) -> Result<Vec<(Seq, PathBuf)>, SpoolError> {
     }
     found.sort_unstable_by_key(|(seq, _)| *seq);
     Ok(found)
+}
+
+/// Takes the directory's lock file, failing with [`SpoolError::Locked`] while
+/// another spool holds it.
+fn lock_dir(dir: &Path) -> Result<fs::File, SpoolError> {
+    let lock_path = dir.join(LOCK_FILE);
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| SpoolError::io(&lock_path, e))?;
+    #[cfg(unix)]
+    {
+        use rustix::fs::{FlockOperation, flock};
+        match flock(&lock, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::WOULDBLOCK) => {
+                return Err(SpoolError::Locked(dir.to_path_buf()));
+            }
+            Err(e) => return Err(SpoolError::io(&lock_path, e.into())),
+        }
+    }
+    Ok(lock)
 }
 
 fn sync_dir(dir: &Path) -> Result<(), SpoolError> {

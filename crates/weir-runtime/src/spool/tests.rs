@@ -420,3 +420,15 @@ fn read_pending_goes_a_segment_at_a_time_skipping_acked_and_stopping_at_until() 
     let last = spool.read_pending(11, 12).unwrap();
     assert_eq!(last.len(), 1);
 }
+
+#[test]
+fn a_directory_has_one_spool_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let spool = Spool::open(dir.path(), small_config()).unwrap();
+    assert!(matches!(
+        Spool::open(dir.path(), small_config()),
+        Err(SpoolError::Locked(_))
+    ));
+    drop(spool);
+    Spool::open(dir.path(), small_config()).expect("free once the first is gone");
+}
