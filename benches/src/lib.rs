@@ -3,6 +3,7 @@
 //! `quick` mode against the debug binary so the harness never rots.
 #![forbid(unsafe_code)]
 
+pub mod faults;
 pub mod http_ndjson;
 pub mod ledger_scenario;
 pub mod loadgen;
@@ -78,8 +79,25 @@ pub const SCENARIOS: &[&str] = &[
     "ledger-gzip-unordered",
 ];
 
-/// Runs scenario `name`.
+/// Runs scenario `name` (one of [`SCENARIOS`] or [`faults::FAULT_SCENARIOS`]).
 pub fn run(name: &str, env: &BenchEnv) -> Result<BenchResult, String> {
+    if name.starts_with("faults-") {
+        // A full run needs an optimised load generator and sink too.
+        if let Some(result) = otlp_scenarios::release::delegate(name, env) {
+            return result;
+        }
+        return match faults::run(name, env) {
+            Some(report) => {
+                let report = report?;
+                eprintln!("{}", report.summary());
+                Ok(report.to_bench())
+            }
+            None => Err(format!(
+                "unknown fault scenario `{name}`; known: {}",
+                faults::FAULT_SCENARIOS.join(", ")
+            )),
+        };
+    }
     if name.starts_with("otlp-")
         || name.starts_with("http-")
         || name.starts_with("ledger-")

@@ -1,11 +1,13 @@
 //! `cargo xtask bench [SCENARIO...] [--quick] [--no-record]`: builds release
 //! binaries, runs benchmark scenarios, prints a table and appends it, with the
-//! commit and the machine, to BENCHMARKS.md.
+//! commit and the machine, to BENCHMARKS.md. `faults` stands for every fault
+//! injection scenario (`faults-...`, not run by default: they are long).
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
+use weir_bench::faults::FAULT_SCENARIOS;
 use weir_bench::{BenchEnv, SCENARIOS, report};
 
 fn main() -> ExitCode {
@@ -15,6 +17,10 @@ fn main() -> ExitCode {
         _ => {
             eprintln!("usage: cargo xtask bench [SCENARIO...] [--quick] [--no-record]");
             eprintln!("scenarios: {}", SCENARIOS.join(", "));
+            eprintln!(
+                "fault injection (`faults` for all): {}",
+                FAULT_SCENARIOS.join(", ")
+            );
             ExitCode::from(2)
         }
     }
@@ -33,7 +39,10 @@ fn bench(args: &[String]) -> ExitCode {
     let mut names: Vec<&str> = args
         .iter()
         .filter(|a| !a.starts_with("--"))
-        .map(String::as_str)
+        .flat_map(|a| match a.as_str() {
+            "faults" => FAULT_SCENARIOS.to_vec(),
+            one => vec![one],
+        })
         .collect();
     if names.is_empty() {
         names = SCENARIOS.to_vec();

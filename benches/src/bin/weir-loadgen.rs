@@ -177,6 +177,7 @@ async fn sink(a: SinkArgs) -> Result<ExitCode, String> {
         grpc,
         http,
         delay: a.delay,
+        record_ids: false,
     })
     .await
     .map_err(|e| format!("starting the sink: {e}"))?;
