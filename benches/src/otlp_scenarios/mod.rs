@@ -250,21 +250,25 @@ pub fn pass_through(env: &BenchEnv, p: &PassThrough) -> Result<BenchResult, Stri
         None,
         p.processors,
     );
-    let dir = scratch(env, p.name);
+    // The spool goes on a real disk (the scratch folder may be tmpfs, where
+    // fsync is free), and is removed after the run.
+    let spool = std::env::temp_dir().join(format!("weir-bench-spool-{}", p.name));
+    let _ = std::fs::remove_dir_all(&spool);
     if p.disk_queue {
         let compression = format!("    compression: {}\n", p.export_compression);
         let queue = format!(
             "{compression}    queue: {{ storage: disk, path: \"{}\" }}\n",
-            dir.join("spool").display()
+            spool.display()
         );
         yaml = yaml.replacen(&compression, &queue, 1);
     }
-    let weir = Weir::start(env, &dir, &yaml, pinned)?;
+    let weir = Weir::start(env, &scratch(env, p.name), &yaml, pinned)?;
     let mut cfg = LoadConfig::new(endpoint(&weir, p.protocol), p.protocol, p.signal);
     flat_out(&mut cfg, env.quick);
     let (report, usage) = load_sampled(&rt, &cfg, weir.pid())?;
     let drain = wait_drain(&sink, 0, report.ok_items);
     let code = weir.stop()?;
+    let _ = std::fs::remove_dir_all(&spool);
     let received = sink.total_items();
     Ok(BenchResult {
         scenario: p.name.to_string(),
