@@ -327,11 +327,15 @@ impl<K: Shape> Merger<K> {
 }
 
 /// Folds `meta` into `into`, the metadata of a pending batch: the earliest
-/// `received_at`; receiver and client only while every part agrees.
+/// `received_at`; receiver and client only while every part agrees; the
+/// acknowledgement tokens of every part, so the merged batch answers all the
+/// requests it came from. An input spread over several batches gives each a
+/// copy of its tokens: its request settles when the last of them does.
 pub(crate) fn merge_meta(into: &mut Option<BatchMeta>, meta: &BatchMeta) {
     match into {
         None => *into = Some(meta.clone()),
         Some(m) => {
+            m.acks.absorb(meta.acks.clone());
             if meta.received_at < m.received_at {
                 m.received_at = meta.received_at;
             }

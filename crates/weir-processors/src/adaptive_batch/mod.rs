@@ -25,6 +25,8 @@ mod merge;
 mod split;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_acks;
 mod wire;
 
 use std::time::Duration;

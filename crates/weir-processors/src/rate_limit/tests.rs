@@ -535,3 +535,36 @@ async fn keys_are_read_from_received_bytes_without_decoding() {
         assert_eq!(dropped(&cx), 10, "{key}");
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn parts_of_a_split_request_carry_its_acknowledgement() {
+    use weir_core::ack::{AckFailure, ack_pair};
+    let (mut p, _cx) = build("rate: 1000\nburst: 1000\nkey: { record_attribute: tenant }\n");
+    let sink = CollectSink::new();
+    let mut e = sink.emitter();
+    let (token, waiter) = ack_pair();
+    let recs = vec![record(Some("t1")), record(Some("t2")), record(Some("t1"))];
+    let b = Batch::logs(
+        vec![resource("svc", recs)],
+        BatchMeta::default().with_ack(token),
+    );
+    p.process(b, &mut e).await.unwrap();
+    let mut parts = sink.take();
+    assert_eq!(parts.len(), 2, "one part per tenant");
+    assert!(parts.iter().all(|b| b.meta().acks.len() == 1));
+    parts[0].meta_mut().acks.fail("permanent");
+    drop(parts);
+    assert_eq!(waiter.wait().await, Err(AckFailure("permanent")));
+
+    // Dropped over the limit on purpose: settled as done, not failed.
+    let (mut p, _cx) = build("rate: 1\nburst: 2\n");
+    p.process(logs(2), &mut e).await.unwrap();
+    let (token, waiter) = ack_pair();
+    let b = Batch::logs(
+        vec![resource("svc", vec![record(None), record(None)])],
+        BatchMeta::default().with_ack(token),
+    );
+    p.process(b, &mut e).await.unwrap();
+    assert_eq!(sink.items(), 2, "the second is over the burst");
+    assert_eq!(waiter.wait().await, Ok(()));
+}
