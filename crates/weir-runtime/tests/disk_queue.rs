@@ -21,6 +21,14 @@ async fn run_yaml(yaml: &str, probe: Arc<Probe>) -> RunSummary {
     service::start(built).await.expect("start").wait().await
 }
 
+/// A pipeline from `source` (its flow settings) to `sink` (its settings), with
+/// `service` lines (indented two spaces) before the pipelines.
+fn pipeline(source: &str, sink: &str, service: &str) -> String {
+    format!(
+        "receivers:\n  source: {source}\nexporters:\n  sink: {sink}\nservice:\n{service}  telemetry: {{ metrics: {{ address: none }} }}\n  pipelines:\n    logs: {{ receivers: [source], exporters: [sink], channel_capacity: 1 }}\n"
+    )
+}
+
 /// Record numbers the sink got, in delivery order.
 fn delivered_in_order(probe: &Probe) -> Vec<i64> {
     probe
@@ -51,22 +59,11 @@ async fn delivers_everything_in_order_through_memory_and_the_spool() {
     let probe = Arc::new(Probe::default());
     // One batch fits in memory: the slow sink makes the rest go cold, read
     // back from the spool (4 KiB segments, so several).
-    let yaml = format!(
-        r#"
-receivers:
-  source: {{ batches: 80, items: 5 }}
-exporters:
-  sink:
-    delay: 2ms
-    max_in_flight: 1
-    queue: {{ storage: disk, path: "{}", capacity: 1, segment_bytes: 4KiB, max_bytes: 1MiB }}
-service:
-  telemetry: {{ metrics: {{ address: none }} }}
-  pipelines:
-    logs: {{ receivers: [source], exporters: [sink] }}
-"#,
+    let sink = format!(
+        r#"{{ delay: 2ms, max_in_flight: 1, queue: {{ storage: disk, path: "{}", capacity: 1, segment_bytes: 4KiB, max_bytes: 1MiB }} }}"#,
         dir.path().display()
     );
+    let yaml = pipeline("{ batches: 80, items: 5 }", &sink, "");
     let summary = run_yaml(&yaml, probe.clone()).await;
     assert!(summary.is_clean(), "{summary:?}");
     assert_eq!(summary.sent, 400);
@@ -86,18 +83,10 @@ async fn what_a_shutdown_leaves_in_the_spool_the_next_start_delivers() {
     );
     // The destination hangs: nothing is delivered before the deadline.
     let probe = Arc::new(Probe::default());
-    let yaml = format!(
-        r#"
-receivers:
-  source: {{ batches: 30, items: 4, wait: true }}
-exporters:
-  sink: {{ hang: true, queue: {queue} }}
-service:
-  shutdown_timeout: 300ms
-  telemetry: {{ metrics: {{ address: none }} }}
-  pipelines:
-    logs: {{ receivers: [source], exporters: [sink] }}
-"#
+    let yaml = pipeline(
+        "{ batches: 30, items: 4, wait: true }",
+        &format!("{{ hang: true, queue: {queue} }}"),
+        "  shutdown_timeout: 300ms\n",
     );
     let registry = support::registry(probe.clone());
     let (built, diags) = build(load_str("t.yaml", &yaml, &registry, &|_| None), &registry);
@@ -117,17 +106,10 @@ service:
 
     // Next start: a working destination and no new input.
     let probe = Arc::new(Probe::default());
-    let yaml = format!(
-        r#"
-receivers:
-  source: {{ batches: 0, items: 1 }}
-exporters:
-  sink: {{ max_in_flight: 1, queue: {queue} }}
-service:
-  telemetry: {{ metrics: {{ address: none }} }}
-  pipelines:
-    logs: {{ receivers: [source], exporters: [sink] }}
-"#
+    let yaml = pipeline(
+        "{ batches: 0, items: 1 }",
+        &format!("{{ max_in_flight: 1, queue: {queue} }}"),
+        "",
     );
     let summary = run_yaml(&yaml, probe.clone()).await;
     assert!(summary.is_clean(), "{summary:?}");
@@ -146,23 +128,11 @@ async fn a_full_spool_pushes_back_and_loses_nothing() {
     let probe = Arc::new(Probe::default());
     // Room for about ten ~800-byte batches on disk while the destination refuses its
     // first 40 calls: the source must wait, and then everything arrives.
-    let yaml = format!(
-        r#"
-receivers:
-  source: {{ batches: 60, items: 50 }}
-exporters:
-  sink:
-    fail_first: 40
-    max_in_flight: 1
-    retry: {{ initial: 1ms, max: 2ms }}
-    queue: {{ storage: disk, path: "{}", capacity: 1, segment_bytes: 4KiB, max_bytes: 8KiB }}
-service:
-  telemetry: {{ metrics: {{ address: none }} }}
-  pipelines:
-    logs: {{ receivers: [source], exporters: [sink], channel_capacity: 1 }}
-"#,
+    let sink = format!(
+        r#"{{ fail_first: 40, max_in_flight: 1, retry: {{ initial: 1ms, max: 2ms }}, queue: {{ storage: disk, path: "{}", capacity: 1, segment_bytes: 4KiB, max_bytes: 8KiB }} }}"#,
         dir.path().display()
     );
+    let yaml = pipeline("{ batches: 60, items: 50 }", &sink, "");
     let summary = run_yaml(&yaml, probe.clone()).await;
     assert!(summary.is_clean(), "{summary:?}");
     assert_eq!(summary.sent, 3000);
@@ -180,18 +150,13 @@ async fn a_spool_directory_in_use_is_a_start_error() {
     let _held = weir_runtime::spool::Spool::open(dir.path(), Default::default()).unwrap();
     let probe = Arc::new(Probe::default());
     let registry = support::registry(probe);
-    let yaml = format!(
-        r#"
-receivers:
-  source: {{ batches: 1, items: 1 }}
-exporters:
-  sink: {{ queue: {{ storage: disk, path: "{}" }} }}
-service:
-  telemetry: {{ metrics: {{ address: none }} }}
-  pipelines:
-    logs: {{ receivers: [source], exporters: [sink] }}
-"#,
-        dir.path().display()
+    let yaml = pipeline(
+        "{ batches: 1, items: 1 }",
+        &format!(
+            r#"{{ queue: {{ storage: disk, path: "{}" }} }}"#,
+            dir.path().display()
+        ),
+        "",
     );
     let (built, diags) = build(load_str("t.yaml", &yaml, &registry, &|_| None), &registry);
     let err = match service::start(built.unwrap_or_else(|| panic!("{diags:#?}"))).await {
