@@ -20,6 +20,7 @@ pub use crate::net::tls::TlsConfig;
 ///     api_keys: ["${env:LEDGER_API_KEY}"]
 ///     max_request_bytes: 10MiB
 ///     backpressure_timeout: 5s
+///     acknowledgements: true
 ///     ledger:
 ///       enabled: true
 ///       settings: { rate_limits: { requests_per_minute: 6000 } }
@@ -48,6 +49,18 @@ pub struct HttpConfig {
     /// 503 with `Retry-After`. Default: `5s`.
     #[serde(default = "default_backpressure_timeout", with = "humantime_serde")]
     pub backpressure_timeout: Duration,
+    /// Answer each request only once its records are delivered by every
+    /// exporter of their pipelines (or safe in a disk queue), instead of once
+    /// they are in the pipeline. Records an exporter gives up on (a permanent
+    /// error, retries exhausted, a full `drop_*` queue, shutdown) are answered
+    /// 503 with `Retry-After`, so the client sends them again. Default: `false`.
+    #[serde(default)]
+    pub acknowledgements: bool,
+    /// With `acknowledgements`, how long a request waits for its records to
+    /// be delivered before it is answered 503 with `Retry-After` (they may
+    /// still arrive: a retry can make duplicates). Default: `30s`.
+    #[serde(default = "default_acknowledgement_timeout", with = "humantime_serde")]
+    pub acknowledgement_timeout: Duration,
     /// The Ledger-compatible routes under `/api/v1/`. Default: on.
     #[serde(default)]
     pub ledger: LedgerRoutes,
@@ -92,6 +105,8 @@ impl fmt::Debug for HttpConfig {
             )
             .field("max_request_bytes", &self.max_request_bytes)
             .field("backpressure_timeout", &self.backpressure_timeout)
+            .field("acknowledgements", &self.acknowledgements)
+            .field("acknowledgement_timeout", &self.acknowledgement_timeout)
             .field("ledger", &self.ledger)
             .field("tls", &self.tls)
             .finish()
@@ -118,6 +133,10 @@ fn default_backpressure_timeout() -> Duration {
     Duration::from_secs(5)
 }
 
+fn default_acknowledgement_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
 impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
@@ -126,6 +145,8 @@ impl Default for HttpConfig {
             api_keys: Vec::new(),
             max_request_bytes: default_max_request_bytes(),
             backpressure_timeout: default_backpressure_timeout(),
+            acknowledgements: false,
+            acknowledgement_timeout: default_acknowledgement_timeout(),
             ledger: LedgerRoutes::default(),
             tls: None,
         }
@@ -167,6 +188,12 @@ impl HttpConfig {
                 "must be at least 1 byte",
             ));
         }
+        if self.acknowledgements && self.acknowledgement_timeout.is_zero() {
+            return Err(ConfigError::at(
+                "acknowledgement_timeout",
+                "must be more than 0 (a request would never wait for its records)",
+            ));
+        }
         Ok(addr)
     }
 }
@@ -195,6 +222,10 @@ mod tests {
             ("path: /api/v1/mine", "path"),
             ("api_keys: ['a', ' ']", "api_keys[1]"),
             ("max_request_bytes: 0", "max_request_bytes"),
+            (
+                "acknowledgements: true\nacknowledgement_timeout: 0s",
+                "acknowledgement_timeout",
+            ),
         ] {
             let err = parse(yaml).unwrap_err().to_string();
             assert!(err.contains(path), "{yaml}: {err}");

@@ -16,7 +16,7 @@ use weir_core::{Batch, Signal};
 use weir_otlp::logline::{self, BodyError, BodyRecords};
 
 use super::respond::{self, Answer};
-use super::state::{BodyRefusal, SendRefusal, State, no_route};
+use super::state::{BodyRefusal, OVER_MEMORY, SendRefusal, State, no_route};
 use weir_otlp::civil::now_unix_nano;
 
 /// Bodies at least this large are parsed on the blocking pool, so one big
@@ -67,8 +67,15 @@ pub(crate) async fn handle(state: &State, peer: SocketAddr, req: Request<Incomin
         }
     };
     let (parts, body) = req.into_parts();
-    let body = match state.body(&parts.headers, body, Signal::Logs).await {
+    let (body, lease) = match state.body(&parts.headers, body, Signal::Logs).await {
         Ok(b) => b,
+        Err(BodyRefusal::MemoryLimit) => {
+            return respond::retry_after(respond::error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                OVER_MEMORY,
+                None,
+            ));
+        }
         Err(BodyRefusal::TooLarge(m)) => {
             return respond::error(StatusCode::PAYLOAD_TOO_LARGE, &m, None);
         }
@@ -110,7 +117,10 @@ pub(crate) async fn handle(state: &State, peer: SocketAddr, req: Request<Incomin
             }],
             ..Default::default()
         }];
-        if let Err(refusal) = state.send(Batch::logs(logs, state.meta(client))).await {
+        if let Err(refusal) = state
+            .send(Batch::logs(logs, state.meta(client)), lease)
+            .await
+        {
             return refused(refusal);
         }
     }
@@ -135,7 +145,7 @@ fn parse(format: Format, body: &[u8], observed: u64) -> Result<BodyRecords, Body
 pub(crate) fn refused(refusal: SendRefusal) -> Answer {
     match refusal {
         SendRefusal::Unavailable(m) => {
-            respond::retry_after(respond::error(StatusCode::SERVICE_UNAVAILABLE, m, None))
+            respond::retry_after(respond::error(StatusCode::SERVICE_UNAVAILABLE, &m, None))
         }
         SendRefusal::NoRoute(s) => respond::error(StatusCode::NOT_FOUND, &no_route(s), None),
     }

@@ -29,7 +29,7 @@ use weir_ledger::ratelimit::{RateConfig, RateLimiter};
 use weir_ledger::settings::Settings;
 
 use super::respond::{self, Answer};
-use super::state::{BodyRefusal, SendRefusal, State, no_route};
+use super::state::{BodyRefusal, OVER_MEMORY, SendRefusal, State, no_route};
 use weir_otlp::civil::now_unix_nano;
 
 /// Scope name of the records made from Ledger entries (spans get the same).
@@ -127,8 +127,12 @@ impl Ledger {
         req: Request<Incoming>,
     ) -> Answer {
         let (parts, body) = req.into_parts();
-        let body = match state.body(&parts.headers, body, signal).await {
+        let (body, lease) = match state.body(&parts.headers, body, signal).await {
             Ok(b) => b,
+            Err(BodyRefusal::MemoryLimit) => {
+                let r = respond::detail(StatusCode::SERVICE_UNAVAILABLE, OVER_MEMORY);
+                return respond::retry_after(r);
+            }
             Err(BodyRefusal::TooLarge(m)) => {
                 return respond::detail(StatusCode::PAYLOAD_TOO_LARGE, &m);
             }
@@ -182,11 +186,11 @@ impl Ledger {
             Route::Settings => unreachable!("answered above"),
         };
         if let Some(batch) = batch
-            && let Err(refusal) = state.send(batch).await
+            && let Err(refusal) = state.send(batch, lease).await
         {
             return match refusal {
                 SendRefusal::Unavailable(m) => {
-                    respond::retry_after(respond::detail(StatusCode::SERVICE_UNAVAILABLE, m))
+                    respond::retry_after(respond::detail(StatusCode::SERVICE_UNAVAILABLE, &m))
                 }
                 SendRefusal::NoRoute(s) => respond::detail(StatusCode::NOT_FOUND, &no_route(s)),
             };

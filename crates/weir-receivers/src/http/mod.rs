@@ -129,15 +129,24 @@ impl Receiver for HttpReceiver {
         tracing::info!(receiver = %id, address = %shown, path = %config.path,
             ledger = config.ledger.enabled, tls = acceptor.is_some(), "HTTP receiver listening");
         bound.send_replace(local);
+        let mut state = State::new(
+            id.clone(),
+            cx.output,
+            &cx.telemetry,
+            &config.api_keys,
+            config.max_request_bytes.as_usize(),
+            config.backpressure_timeout,
+        )
+        .with_memory(cx.memory.clone(), &cx.telemetry);
+        if config.acknowledgements {
+            state = state.with_acknowledgements(config.acknowledgement_timeout, &cx.telemetry);
+        }
+        // Requests wait at most backpressure_timeout for the pipeline (and
+        // acknowledgement_timeout for delivery); the margin covers reading and
+        // answering.
+        let grace = state.longest_wait() + Duration::from_secs(5);
         let routes = Arc::new(Routes {
-            state: State::new(
-                id.clone(),
-                cx.output,
-                &cx.telemetry,
-                &config.api_keys,
-                config.max_request_bytes.as_usize(),
-                config.backpressure_timeout,
-            ),
+            state,
             path: config.path.clone(),
             ledger: config
                 .ledger
@@ -148,9 +157,6 @@ impl Receiver for HttpReceiver {
             let routes = routes.clone();
             async move { route(&routes, peer, req).await }
         };
-        // Requests wait at most backpressure_timeout for the pipeline; the
-        // margin covers reading and answering.
-        let grace = config.backpressure_timeout + Duration::from_secs(5);
         listen::serve(
             listener,
             acceptor,

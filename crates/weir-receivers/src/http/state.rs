@@ -1,5 +1,16 @@
 //! What every route of the receiver shares: authentication, the body limit,
-//! and the way into the pipelines with its answers when that fails.
+//! the memory budget, and the way into the pipelines with its answers when
+//! that fails.
+//!
+//! With `acknowledgements: true` a request's batch carries an
+//! acknowledgement token ([`weir_core::ack`]) and [`State::send`] returns
+//! once its records are delivered, or refuses (503) when an exporter gave
+//! them up or `acknowledgement_timeout` passed, counted as refused for
+//! `not_delivered` or `ack_timeout`. Under `service.memory_limit` a request
+//! that arrives while the process is over budget is refused before its body
+//! is read (`memory_limit`, each request counting 1 as its items are
+//! unknown), and bodies are leased from the budget until their batch is in
+//! the pipeline.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -8,6 +19,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::HeaderMap;
 use hyper::body::Incoming;
+use weir_core::ack::{AckFailure, ack_pair};
+use weir_core::memory::{MemoryBudget, MemoryLease};
 use weir_core::telemetry::{ComponentTelemetry, Counter, reasons};
 use weir_core::{Batch, BatchMeta, ClientInfo, Output, SendError, Signal};
 use weir_otlp::compression::{self, DecompressError, Encoding};
@@ -23,12 +36,18 @@ pub(crate) enum BodyRefusal {
     Invalid(String),
     /// 415: a content coding weir does not take.
     Encoding(String),
+    /// 503 + Retry-After: the process is over its memory limit.
+    MemoryLimit,
 }
+
+/// What a refused-over-memory client is told.
+pub(crate) const OVER_MEMORY: &str = "over the memory limit, retry later";
 
 /// Why a batch did not get into the pipeline.
 pub(crate) enum SendRefusal {
-    /// 503 + Retry-After: the pipeline stayed full or is shutting down.
-    Unavailable(&'static str),
+    /// 503 + Retry-After: the pipeline stayed full or is shutting down, or
+    /// (with acknowledgements) the records were not delivered.
+    Unavailable(String),
     /// 404: no pipeline takes this signal from this receiver.
     NoRoute(Signal),
 }
@@ -43,6 +62,17 @@ pub(crate) struct State {
     /// Requests refused as invalid or too large, by signal (their items are
     /// unknown, so each counts 1, as in the otlp receiver).
     invalid: [Counter; 3],
+    acks: Option<Acks>,
+    memory: MemoryBudget,
+    /// Requests refused over the memory limit, by signal.
+    over_memory: [Counter; 3],
+}
+
+/// `acknowledgements: true`: how long to wait, and the refusals it counts.
+struct Acks {
+    timeout: Duration,
+    not_delivered: [Counter; 3],
+    timed_out: [Counter; 3],
 }
 
 impl State {
@@ -61,7 +91,45 @@ impl State {
             limit,
             backpressure_timeout,
             invalid: Signal::ALL.map(|s| telemetry.refused_items(s, reasons::INVALID)),
+            acks: None,
+            memory: MemoryBudget::unlimited(),
+            over_memory: Signal::ALL.map(|_| Counter::detached()),
         }
+    }
+
+    /// Answers requests only once their records are delivered, waiting at
+    /// most `timeout` (`acknowledgements: true`).
+    pub(crate) fn with_acknowledgements(
+        mut self,
+        timeout: Duration,
+        telemetry: &ComponentTelemetry,
+    ) -> Self {
+        self.acks = Some(Acks {
+            timeout,
+            not_delivered: Signal::ALL.map(|s| telemetry.refused_items(s, reasons::NOT_DELIVERED)),
+            timed_out: Signal::ALL.map(|s| telemetry.refused_items(s, reasons::ACK_TIMEOUT)),
+        });
+        self
+    }
+
+    /// Refuses requests while the process is over `memory`.
+    pub(crate) fn with_memory(
+        mut self,
+        memory: MemoryBudget,
+        telemetry: &ComponentTelemetry,
+    ) -> Self {
+        if memory.limit().is_some() {
+            self.over_memory =
+                Signal::ALL.map(|s| telemetry.refused_items(s, reasons::MEMORY_LIMIT));
+        }
+        self.memory = memory;
+        self
+    }
+
+    /// How long an in-flight request may take at most before it is answered:
+    /// the wait for room, plus the wait for its acknowledgement.
+    pub(crate) fn longest_wait(&self) -> Duration {
+        self.backpressure_timeout + self.acks.as_ref().map_or(Duration::ZERO, |a| a.timeout)
     }
 
     /// Authenticates (when keys are configured) and says who sent the request.
@@ -78,13 +146,19 @@ impl State {
         self.output.accepts(signal)
     }
 
-    /// Reads and decompresses a body, never holding more than the limit.
+    /// Reads and decompresses a body, never holding more than the limit,
+    /// and leases it from the memory budget (hand the lease to
+    /// [`State::send`]). Over the budget, nothing is read.
     pub(crate) async fn body(
         &self,
         headers: &HeaderMap,
         body: Incoming,
         signal: Signal,
-    ) -> Result<Bytes, BodyRefusal> {
+    ) -> Result<(Bytes, MemoryLease), BodyRefusal> {
+        if self.memory.is_over() {
+            self.over_memory[signal.index()].inc();
+            return Err(BodyRefusal::MemoryLimit);
+        }
         let limit = self.limit;
         let refuse = |r: BodyRefusal| {
             if !matches!(r, BodyRefusal::Encoding(_)) {
@@ -111,12 +185,17 @@ impl State {
                     "cannot read the request body: {e}"
                 ))),
             })?;
+        let mut lease = self.memory.lease(raw.len());
         match encoding {
-            Encoding::Identity => Ok(raw),
-            enc => compression::decompress(enc, &raw, limit).map_err(|e| match e {
-                DecompressError::TooLarge { .. } => refuse(too_large(" once decompressed")),
-                DecompressError::Invalid { .. } => refuse(BodyRefusal::Invalid(e.to_string())),
-            }),
+            Encoding::Identity => Ok((raw, lease)),
+            enc => {
+                let plain = compression::decompress(enc, &raw, limit).map_err(|e| match e {
+                    DecompressError::TooLarge { .. } => refuse(too_large(" once decompressed")),
+                    DecompressError::Invalid { .. } => refuse(BodyRefusal::Invalid(e.to_string())),
+                })?;
+                lease.grow(plain.len());
+                Ok((plain, lease))
+            }
         }
     }
 
@@ -130,21 +209,59 @@ impl State {
         BatchMeta::from_receiver(self.id.clone()).with_client(client)
     }
 
-    /// Sends a batch, waiting at most `backpressure_timeout` for room.
-    pub(crate) async fn send(&self, batch: Batch) -> Result<(), SendRefusal> {
+    /// Sends a batch, waiting at most `backpressure_timeout` for room; then,
+    /// with acknowledgements, at most `acknowledgement_timeout` for its
+    /// delivery. `lease` (the body's) ends once the batch is in the pipeline.
+    pub(crate) async fn send(
+        &self,
+        mut batch: Batch,
+        lease: MemoryLease,
+    ) -> Result<(), SendRefusal> {
         let signal = batch.signal();
-        match self
+        let items = batch.items() as u64;
+        let waiter = self.acks.as_ref().map(|_| {
+            let (token, waiter) = ack_pair();
+            batch.meta_mut().acks.push(token);
+            waiter
+        });
+        let sent = self
             .output
             .send_timeout(batch, self.backpressure_timeout)
-            .await
-        {
-            Ok(()) => Ok(()),
-            Err(SendError::Full(_)) => Err(SendRefusal::Unavailable("pipeline full, retry later")),
-            Err(SendError::Closed(_)) => {
-                Err(SendRefusal::Unavailable("shutting down, retry later"))
+            .await;
+        drop(lease);
+        match sent {
+            Ok(()) => {}
+            Err(SendError::Full(_)) => {
+                return Err(SendRefusal::Unavailable(
+                    "pipeline full, retry later".into(),
+                ));
             }
-            Err(SendError::NoRoute(_)) => Err(SendRefusal::NoRoute(signal)),
+            Err(SendError::Closed(_)) => {
+                return Err(SendRefusal::Unavailable(
+                    "shutting down, retry later".into(),
+                ));
+            }
+            Err(SendError::NoRoute(_)) => return Err(SendRefusal::NoRoute(signal)),
         }
+        let (Some(acks), Some(waiter)) = (&self.acks, waiter) else {
+            return Ok(());
+        };
+        let message = match tokio::time::timeout(acks.timeout, waiter.wait()).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(AckFailure(reason))) => {
+                acks.not_delivered[signal.index()].add(items);
+                format!("records not delivered ({reason}), retry later")
+            }
+            Err(_) => {
+                acks.timed_out[signal.index()].add(items);
+                format!(
+                    "delivery not confirmed within {:?}, retry later",
+                    acks.timeout
+                )
+            }
+        };
+        tracing::debug!(receiver = %self.id, %signal, items, %message, "HTTP request not acknowledged");
+        Err(SendRefusal::Unavailable(message))
     }
 }
 

@@ -22,6 +22,8 @@ pub use crate::net::tls::TlsConfig;
 ///         cors: { allowed_origins: ["https://app.example"] }
 ///     max_request_bytes: 20MiB
 ///     backpressure_timeout: 5s
+///     acknowledgements: true
+///     acknowledgement_timeout: 30s
 ///     auth: { bearer_tokens: ["${env:TOKEN}"] }
 ///     tls: { cert_file: /etc/weir/cert.pem, key_file: /etc/weir/key.pem }
 /// ```
@@ -42,6 +44,20 @@ pub struct OtlpConfig {
     /// RetryInfo). Default: `5s`.
     #[serde(default = "default_backpressure_timeout", with = "humantime_serde")]
     pub backpressure_timeout: Duration,
+    /// Answer each request only once its data is delivered by every exporter
+    /// of its pipelines (or safe in a disk queue), instead of once it is in
+    /// the pipeline. Data an exporter gives up on (a permanent error, retries
+    /// exhausted, a full `drop_*` queue, shutdown) is then answered with a
+    /// retryable error (HTTP 503 + `Retry-After`, gRPC UNAVAILABLE +
+    /// RetryInfo), so the client sends it again. Costs a request's latency
+    /// the time to deliver it. Default: `false`.
+    #[serde(default)]
+    pub acknowledgements: bool,
+    /// With `acknowledgements`, how long a request waits for its data to be
+    /// delivered before it is answered with a retryable error (the data may
+    /// still arrive: a retry can make duplicates). Default: `30s`.
+    #[serde(default = "default_acknowledgement_timeout", with = "humantime_serde")]
+    pub acknowledgement_timeout: Duration,
     /// Bearer-token authentication for both protocols. Default: none (no auth).
     #[serde(default)]
     pub auth: Option<AuthConfig>,
@@ -150,6 +166,10 @@ fn default_backpressure_timeout() -> Duration {
     Duration::from_secs(5)
 }
 
+fn default_acknowledgement_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
 fn default_grpc_endpoint() -> String {
     "127.0.0.1:4317".to_string()
 }
@@ -174,6 +194,8 @@ impl Default for OtlpConfig {
             protocols: Protocols::default(),
             max_request_bytes: default_max_request_bytes(),
             backpressure_timeout: default_backpressure_timeout(),
+            acknowledgements: false,
+            acknowledgement_timeout: default_acknowledgement_timeout(),
             auth: None,
             tls: None,
         }
@@ -230,6 +252,12 @@ impl OtlpConfig {
                 "must be at least 1 byte",
             ));
         }
+        if self.acknowledgements && self.acknowledgement_timeout.is_zero() {
+            return Err(ConfigError::at(
+                "acknowledgement_timeout",
+                "must be more than 0 (a request would never wait for its data)",
+            ));
+        }
         if let Some(auth) = &self.auth {
             if auth.bearer_tokens.is_empty() {
                 return Err(ConfigError::at(
@@ -276,6 +304,8 @@ mod tests {
         assert_eq!(s.config.max_request_bytes, ByteSize::mib(20));
         assert_eq!(s.config.backpressure_timeout, Duration::from_secs(5));
         assert!(s.config.auth.is_none() && s.config.tls.is_none());
+        assert!(!s.config.acknowledgements);
+        assert_eq!(s.config.acknowledgement_timeout, Duration::from_secs(30));
     }
 
     #[test]
@@ -311,6 +341,11 @@ mod tests {
                 "protocols.http.endpoint",
             ),
             ("max_request_bytes: 0", "max_request_bytes"),
+            (
+                "acknowledgements: true\nacknowledgement_timeout: 0s",
+                "acknowledgement_timeout",
+            ),
+            ("acknowledgements: 'yes'", "acknowledgements"),
             ("auth: { bearer_tokens: [] }", "auth.bearer_tokens"),
             (
                 "auth: { bearer_tokens: ['a', ''] }",

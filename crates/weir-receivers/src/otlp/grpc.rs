@@ -44,6 +44,10 @@ pub(crate) async fn handle(
         Ok(c) => c,
         Err(e) => return Status::unauthenticated(e.message()).into_http(),
     };
+    // Before tonic reads the message: over the memory budget, read nothing.
+    if let Err(refusal) = ingest.check_memory(signal) {
+        return to_status(refusal).into_http();
+    }
     let mut grpc = Grpc::new(BytesCodec)
         .accept_compressed(CompressionEncoding::Gzip)
         .accept_compressed(CompressionEncoding::Zstd)
@@ -102,8 +106,13 @@ fn to_status(refusal: Refusal) -> Status {
         Refusal::Invalid(_) => Status::invalid_argument(message),
         Refusal::TooLarge(_) => Status::resource_exhausted(message),
         Refusal::NoRoute(_) => Status::unimplemented(message),
-        Refusal::Full | Refusal::Closed => {
+        Refusal::Full | Refusal::Closed | Refusal::NotDelivered(_) | Refusal::AckTimeout(_) => {
             status::status_with_retry_info(Code::Unavailable, &message, RETRY_AFTER)
+        }
+        // RESOURCE_EXHAUSTED names the cause; with RetryInfo it is retryable
+        // under OTLP.
+        Refusal::MemoryLimit => {
+            status::status_with_retry_info(Code::ResourceExhausted, &message, RETRY_AFTER)
         }
     }
 }

@@ -114,6 +114,9 @@ async fn route(
         // Refused before reading: hyper closes the connection rather than drain.
         return too_large();
     }
+    if let Err(refusal) = ingest.check_memory(signal) {
+        return refused(&refusal, format);
+    }
     let body = match read_body(req.into_body(), declared.unwrap_or(0), limit).await {
         Ok(b) => b,
         Err(ReadError::TooLarge) => return too_large(),
@@ -176,7 +179,11 @@ fn refused(refusal: &Refusal, format: Format) -> Response<Full<Bytes>> {
         Refusal::Invalid(_) => error(StatusCode::BAD_REQUEST, format, &msg),
         Refusal::TooLarge(_) => error(StatusCode::PAYLOAD_TOO_LARGE, format, &msg),
         Refusal::NoRoute(_) => error(StatusCode::NOT_FOUND, format, &msg),
-        Refusal::Full | Refusal::Closed => {
+        Refusal::Full
+        | Refusal::Closed
+        | Refusal::NotDelivered(_)
+        | Refusal::AckTimeout(_)
+        | Refusal::MemoryLimit => {
             let mut r = error(StatusCode::SERVICE_UNAVAILABLE, format, &msg);
             r.headers_mut().insert(
                 header::RETRY_AFTER,

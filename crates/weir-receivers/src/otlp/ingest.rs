@@ -11,6 +11,18 @@
 //! `partial_success` with the refused count, and they are counted on
 //! `weir_receiver_refused_items_total{reason="invalid"}`. The walk counts them
 //! without decoding, so only a protobuf request that has some is decoded.
+//!
+//! With `acknowledgements: true`, each request's batch carries an
+//! acknowledgement token ([`weir_core::ack`]) and the client is answered
+//! when it settles: success once the data is delivered, a retryable refusal
+//! when an exporter gave it up or `acknowledgement_timeout` passed (counted
+//! as refused for `not_delivered` or `ack_timeout`; its items were counted
+//! as accepted when they entered the pipeline).
+//!
+//! Under `service.memory_limit`, a request that arrives while the process is
+//! over its budget is refused before its body is read (`memory_limit`), and
+//! the bodies being handled are leased from the budget until their batch is
+//! in the pipeline.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,6 +30,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::HeaderMap;
+use weir_core::ack::{AckFailure, AckWaiter, ack_pair};
+use weir_core::memory::MemoryBudget;
 use weir_core::telemetry::{ComponentTelemetry, Counter, reasons};
 use weir_core::{
     Batch, BatchMeta, ClientInfo, ContentEncoding, Output, SendError, Signal, SignalData,
@@ -62,6 +76,15 @@ pub(crate) enum Refusal {
     Full,
     /// The pipeline is shutting down: 503 / UNAVAILABLE, retryable.
     Closed,
+    /// Taken, but an exporter gave the data up (the reason): 503 /
+    /// UNAVAILABLE, retryable.
+    NotDelivered(&'static str),
+    /// Taken, but not delivered within `acknowledgement_timeout`: 503 /
+    /// UNAVAILABLE, retryable.
+    AckTimeout(Duration),
+    /// The process is over `service.memory_limit`: 503 / RESOURCE_EXHAUSTED
+    /// with RetryInfo, retryable.
+    MemoryLimit,
 }
 
 impl std::fmt::Display for Refusal {
@@ -71,6 +94,13 @@ impl std::fmt::Display for Refusal {
             Refusal::NoRoute(s) => write!(f, "no pipeline takes {s} from this receiver"),
             Refusal::Full => f.write_str("pipeline full, retry later"),
             Refusal::Closed => f.write_str("shutting down, retry later"),
+            Refusal::NotDelivered(reason) => {
+                write!(f, "data not delivered ({reason}), retry later")
+            }
+            Refusal::AckTimeout(t) => {
+                write!(f, "delivery not confirmed within {t:?}, retry later")
+            }
+            Refusal::MemoryLimit => f.write_str("over the memory limit, retry later"),
         }
     }
 }
@@ -99,6 +129,18 @@ pub(crate) struct Ingest {
     /// be counted), so each refused-as-invalid request adds 1: the series then
     /// counts bad requests, still a non-zero signal that something is refused.
     invalid: [Counter; 3],
+    acks: Option<Acks>,
+    memory: MemoryBudget,
+    /// Requests refused over the memory limit, by signal (unread, so each
+    /// counts 1, as invalid ones do).
+    over_memory: [Counter; 3],
+}
+
+/// `acknowledgements: true`: how long to wait, and the refusals it counts.
+struct Acks {
+    timeout: Duration,
+    not_delivered: [Counter; 3],
+    timed_out: [Counter; 3],
 }
 
 impl Ingest {
@@ -117,7 +159,55 @@ impl Ingest {
             max_request_bytes,
             auth,
             invalid: Signal::ALL.map(|s| telemetry.refused_items(s, reasons::INVALID)),
+            acks: None,
+            memory: MemoryBudget::unlimited(),
+            over_memory: Signal::ALL.map(|_| Counter::detached()),
         }
+    }
+
+    /// Answers requests only once their data is delivered, waiting at most
+    /// `timeout` (`acknowledgements: true`).
+    pub(crate) fn with_acknowledgements(
+        mut self,
+        timeout: Duration,
+        telemetry: &ComponentTelemetry,
+    ) -> Self {
+        self.acks = Some(Acks {
+            timeout,
+            not_delivered: Signal::ALL.map(|s| telemetry.refused_items(s, reasons::NOT_DELIVERED)),
+            timed_out: Signal::ALL.map(|s| telemetry.refused_items(s, reasons::ACK_TIMEOUT)),
+        });
+        self
+    }
+
+    /// Refuses requests while the process is over `memory`.
+    pub(crate) fn with_memory(
+        mut self,
+        memory: MemoryBudget,
+        telemetry: &ComponentTelemetry,
+    ) -> Self {
+        if memory.limit().is_some() {
+            self.over_memory =
+                Signal::ALL.map(|s| telemetry.refused_items(s, reasons::MEMORY_LIMIT));
+        }
+        self.memory = memory;
+        self
+    }
+
+    /// How long an in-flight request may take at most before it is answered:
+    /// the wait for room, plus the wait for its acknowledgement.
+    pub(crate) fn longest_wait(&self) -> Duration {
+        self.backpressure_timeout + self.acks.as_ref().map_or(Duration::ZERO, |a| a.timeout)
+    }
+
+    /// `Err(MemoryLimit)` (counted) when the process is over its memory
+    /// budget: checked before a body is read. One atomic load or two.
+    pub(crate) fn check_memory(&self, signal: Signal) -> Result<(), Refusal> {
+        if self.memory.is_over() {
+            self.over_memory[signal.index()].inc();
+            return Err(Refusal::MemoryLimit);
+        }
+        Ok(())
     }
 
     /// The decompressed size limit in bytes.
@@ -152,6 +242,9 @@ impl Ingest {
         client: Arc<ClientInfo>,
     ) -> Result<Option<PartialSuccess>, Refusal> {
         let limit = self.max_request_bytes;
+        // Counted against the memory budget until the batch is in the pipeline.
+        let mut lease = self.memory.lease(body.len());
+        let compressed = encoding != Encoding::Identity;
         let prepared = if body.len() < OFFLOAD_BYTES {
             prepare(signal, format, encoding, body, limit)
         } else {
@@ -164,7 +257,16 @@ impl Ingest {
                 self.invalid[signal.index()].inc();
             }
         })?;
-        let meta = BatchMeta::from_receiver(self.id.clone()).with_client(client);
+        if compressed && let Prepared::Encoded { bytes, .. } = &prepared {
+            lease.grow(bytes.len());
+        }
+        let mut meta = BatchMeta::from_receiver(self.id.clone()).with_client(client);
+        let mut waiter = None;
+        if self.acks.is_some() {
+            let (token, w) = ack_pair();
+            meta = meta.with_ack(token);
+            waiter = Some(w);
+        }
         let (batch, rejected) = match prepared {
             // An empty request is a valid export: answer success, send nothing.
             Prepared::Encoded { items: 0, .. } => return Ok(None),
@@ -183,6 +285,7 @@ impl Ingest {
             Prepared::Data(data, rejected) => (Some(Batch::from_data(data, meta)), rejected),
         };
         if let Some(batch) = batch {
+            let items = batch.items() as u64;
             match self
                 .output
                 .send_timeout(batch, self.backpressure_timeout)
@@ -195,8 +298,33 @@ impl Ingest {
                 Err(SendError::Closed(_)) => return Err(Refusal::Closed),
                 Err(SendError::NoRoute(_)) => return Err(Refusal::NoRoute(signal)),
             }
+            // The pipeline's byte budgets hold the data now.
+            drop(lease);
+            if let Some(w) = waiter {
+                self.acknowledged(signal, items, w).await?;
+            }
         }
         Ok(self.partial(signal, &rejected))
+    }
+
+    /// Waits for the data of a request to be delivered.
+    async fn acknowledged(&self, signal: Signal, items: u64, w: AckWaiter) -> Result<(), Refusal> {
+        let Some(acks) = &self.acks else {
+            return Ok(());
+        };
+        let refusal = match tokio::time::timeout(acks.timeout, w.wait()).await {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(AckFailure(reason))) => {
+                acks.not_delivered[signal.index()].add(items);
+                Refusal::NotDelivered(reason)
+            }
+            Err(_) => {
+                acks.timed_out[signal.index()].add(items);
+                Refusal::AckTimeout(acks.timeout)
+            }
+        };
+        tracing::debug!(receiver = %self.id, %signal, items, %refusal, "OTLP request not acknowledged");
+        Err(refusal)
     }
 
     /// Counts refused items and says so for the answer.

@@ -142,7 +142,7 @@ impl Receiver for OtlpReceiver {
             tls = identity.is_some(), "OTLP receiver listening");
         bound.send_replace(Some(addrs));
 
-        let ingest = Arc::new(Ingest::new(
+        let mut ingest = Ingest::new(
             id.clone(),
             cx.output,
             &cx.telemetry,
@@ -152,11 +152,17 @@ impl Receiver for OtlpReceiver {
                 .auth
                 .as_ref()
                 .map(|a| auth::Auth::new(&a.bearer_tokens, false)),
-        ));
-        // In-flight requests wait at most backpressure_timeout for the pipeline;
-        // the margin covers reading and answering. A client trickling a body
-        // slower than that is cut off rather than holding shutdown up.
-        let grace = config.backpressure_timeout + std::time::Duration::from_secs(5);
+        )
+        .with_memory(cx.memory.clone(), &cx.telemetry);
+        if config.acknowledgements {
+            ingest = ingest.with_acknowledgements(config.acknowledgement_timeout, &cx.telemetry);
+        }
+        let ingest = Arc::new(ingest);
+        // In-flight requests wait at most backpressure_timeout for the pipeline
+        // (and acknowledgement_timeout for delivery); the margin covers reading
+        // and answering. A client trickling a body slower than that is cut off
+        // rather than holding shutdown up.
+        let grace = ingest.longest_wait() + std::time::Duration::from_secs(5);
 
         let grpc_server = grpc_listener.map(|listener| {
             let ingest = ingest.clone();

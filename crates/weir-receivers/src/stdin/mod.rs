@@ -9,7 +9,9 @@
 //! small bounded channel; splitting, parsing and batching run on the async
 //! side. When the pipeline is full, sending a batch waits, the channel fills,
 //! and the thread stops reading: the writer of the pipe slows down instead of
-//! weir buffering without bound.
+//! weir buffering without bound. Under `service.memory_limit` the receiver
+//! also stops taking chunks while the process is over its budget (it never
+//! refuses: the input just waits).
 
 mod batcher;
 mod config;
@@ -97,6 +99,7 @@ impl Receiver for StdinReceiver {
         let mut chunks = reader::spawn_reader(source, &id)
             .map_err(|e| ComponentError::new(format!("cannot start the {id} reader: {e}")))?;
         let mut ingest = Ingest::new(&config, id, cx.output, truncated);
+        let memory = cx.memory;
 
         let shutdown = cx.shutdown.wait();
         tokio::pin!(shutdown);
@@ -115,7 +118,9 @@ impl Receiver for StdinReceiver {
                     break result;
                 }
                 () = ingest::sleep_until(ingest.deadline()) => ingest.flush().await?,
-                chunk = chunks.recv() => match chunk {
+                // Over the memory budget: take no more input until under it.
+                () = memory.wait_until_under(), if memory.is_over() => {}
+                chunk = chunks.recv(), if !memory.is_over() => match chunk {
                     Some(Ok(bytes)) => ingest.chunk(&bytes).await?,
                     Some(Err(e)) => break Err(e),
                     None => break Ok(()),

@@ -374,3 +374,24 @@ fn config_errors_name_the_key() {
     assert_eq!(StdinReceiverFactory.type_name(), "stdin");
     assert_eq!(StdinReceiverFactory.signals(), &[Signal::Logs]);
 }
+
+#[tokio::test]
+async fn over_the_memory_budget_input_waits_and_nothing_is_refused() {
+    use weir_core::ByteSize;
+    use weir_core::memory::MemoryBudget;
+    let (tx, reader) = slow_reader();
+    let mut h = harness("max_delay: 10ms\nmax_batch: 1000", reader);
+    let budget = MemoryBudget::new(ByteSize::mib(64));
+    budget.record_resident(63 << 20);
+    h.cx = h.cx.with_memory(budget.clone());
+    let sink = h.sink.clone();
+    let (run, _trigger) = h.start();
+    tx.send(b"a\nb\n".to_vec()).unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(sink.items(), 0, "no input taken while over the budget");
+    budget.record_resident(10 << 20);
+    wait_for_items(&sink, 2).await;
+    drop(tx);
+    run.await.unwrap().unwrap();
+    assert_eq!(bodies(&sink.take()), ["a", "b"]);
+}

@@ -1,6 +1,7 @@
 //! The receiver over real sockets on 127.0.0.1, into a collecting (or
 //! stalling) sink.
 
+mod acks_memory;
 mod generic;
 mod ledger;
 

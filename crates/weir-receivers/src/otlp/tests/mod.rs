@@ -1,9 +1,11 @@
 //! The receiver over real sockets on 127.0.0.1: a harness that runs it into a
 //! collecting (or stalling) sink, and small gRPC and HTTP clients.
 
+mod acks;
 mod grpc;
 mod http;
 mod lifecycle;
+mod memory;
 mod partial;
 
 use std::net::SocketAddr;
