@@ -10,6 +10,7 @@ pub mod build;
 pub mod channel;
 pub mod config;
 pub mod exporter;
+pub mod memory;
 pub mod processor_task;
 pub mod service;
 pub mod spool;

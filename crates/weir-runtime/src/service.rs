@@ -96,6 +96,8 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
     let (abort, abort_signal) = Shutdown::new();
     let (stop_server, server_shutdown) = Shutdown::new();
     let lifecycle = Lifecycle::default();
+    // service.memory_limit: sampled until the service has stopped.
+    let memory = crate::memory::budget(config.memory_limit, server_shutdown.clone());
 
     let (metrics_addr, server) = match config.telemetry.metrics_address {
         Some(addr) => {
@@ -189,7 +191,8 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
             })
             .collect();
         let output = Output::new(&r.telemetry, sinks);
-        let cx = ReceiverContext::new(output, receivers_shutdown.clone(), r.telemetry);
+        let cx = ReceiverContext::new(output, receivers_shutdown.clone(), r.telemetry)
+            .with_memory(memory.clone());
         let id = r.id;
         let receiver = r.receiver;
         receiver_tasks.spawn(async move { (id, receiver.run(cx).await) });

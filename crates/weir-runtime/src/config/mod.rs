@@ -180,6 +180,10 @@ pub struct ServiceConfig {
     pub telemetry: TelemetryConfig,
     /// `service.shutdown_timeout` (default 10s).
     pub shutdown_timeout: Duration,
+    /// `service.memory_limit`: the process's memory budget, which receivers
+    /// respect by refusing (or reading slower) above 90% of it; `None`
+    /// (default) for no limit. See [`weir_core::memory`].
+    pub memory_limit: Option<ByteSize>,
     /// Where each YAML path sits in the file.
     pub(crate) source: SourceMap,
 }
@@ -286,7 +290,11 @@ pub fn load_str(
     }
     let poisoned = env::expand_document(&mut root, env, &mut diags);
     let doc = parse::document(&root, &poisoned, &mut diags);
-    let (telemetry, shutdown_timeout) = (doc.telemetry.clone(), doc.shutdown_timeout);
+    let (telemetry, shutdown_timeout, memory_limit) = (
+        doc.telemetry.clone(),
+        doc.shutdown_timeout,
+        doc.memory_limit,
+    );
     let checks::Checked {
         components: [receivers, processors, exporters],
         pipelines,
@@ -303,6 +311,7 @@ pub fn load_str(
             pipelines,
             telemetry,
             shutdown_timeout,
+            memory_limit,
             source,
         }),
         diagnostics,

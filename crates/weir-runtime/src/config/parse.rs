@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use weir_core::{ComponentConfig, ComponentId, Signal};
+use weir_core::{ByteSize, ComponentConfig, ComponentId, Signal};
 use yaml_serde::Value;
 
 use super::source_map::child_index;
@@ -86,10 +86,11 @@ pub(crate) struct Document {
     pub pipelines: Option<Vec<RawPipeline>>,
     pub telemetry: TelemetryConfig,
     pub shutdown_timeout: Duration,
+    pub memory_limit: Option<ByteSize>,
 }
 
 const TOP_KEYS: &[&str] = &["receivers", "processors", "exporters", "service"];
-const SERVICE_KEYS: &[&str] = &["pipelines", "telemetry", "shutdown_timeout"];
+const SERVICE_KEYS: &[&str] = &["pipelines", "telemetry", "shutdown_timeout", "memory_limit"];
 const PIPELINE_KEYS: &[&str] = &[
     "receivers",
     "processors",
@@ -163,7 +164,8 @@ impl Reader<'_, '_> {
     }
 
     fn service(&mut self, v: &Value, path: &str, doc: &mut Document) {
-        let expected = "a mapping with `pipelines`, `telemetry` and `shutdown_timeout`";
+        let expected =
+            "a mapping with `pipelines`, `telemetry`, `shutdown_timeout` and `memory_limit`";
         let Some(fields) = self.fields(v, path, expected, SERVICE_KEYS) else {
             // Already reported; "no pipelines" would only say it again.
             doc.pipelines = None;
@@ -173,6 +175,11 @@ impl Reader<'_, '_> {
             match key.as_str() {
                 "pipelines" => doc.pipelines = self.pipelines(v, &p),
                 "telemetry" => self.telemetry(v, &p, &mut doc.telemetry),
+                "memory_limit" => {
+                    if let Some(b) = self.memory_limit(v, &p) {
+                        doc.memory_limit = Some(b);
+                    }
+                }
                 _ => {
                     if let Some(d) = self.duration(v, &p) {
                         doc.shutdown_timeout = d;

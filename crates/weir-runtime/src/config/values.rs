@@ -12,6 +12,11 @@ use super::Diagnostics;
 use super::env::key_segment;
 use super::source_map::child_key;
 
+/// The smallest `service.memory_limit`: weir's own resident memory before
+/// any data is about 10 MiB, so a smaller limit would refuse everything (and
+/// is most likely a size written without its unit).
+pub(crate) const MIN_MEMORY_LIMIT: ByteSize = ByteSize::mib(16);
+
 /// Collector sections weir does not have yet: named in the error so users coming
 /// from the Collector know it is not a typo.
 const NOT_YET: &[&str] = &["extensions", "connectors"];
@@ -181,6 +186,23 @@ impl Reader<'_, '_> {
             );
         }
         n
+    }
+
+    /// `service.memory_limit`: a size of at least [`MIN_MEMORY_LIMIT`].
+    pub(crate) fn memory_limit(&mut self, v: &Value, path: &str) -> Option<ByteSize> {
+        let limit = self.max_bytes(v, path)?;
+        if limit < MIN_MEMORY_LIMIT {
+            self.error(
+                path,
+                format!(
+                    "expected a memory limit of at least 16MiB, such as 512MiB (weir itself \
+                     needs about that much before any data; a number without a unit is bytes), {}",
+                    found(v)
+                ),
+            );
+            return None;
+        }
+        Some(limit)
     }
 
     pub(crate) fn max_bytes(&mut self, v: &Value, path: &str) -> Option<ByteSize> {

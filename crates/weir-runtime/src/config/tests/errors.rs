@@ -87,7 +87,7 @@ fn unknown_keys_in_service_telemetry_and_pipelines() {
             (
                 15,
                 3,
-                "`extensions` are not supported yet; expected `pipelines`, `telemetry` or `shutdown_timeout`",
+                "`extensions` are not supported yet; expected `pipelines`, `telemetry`, `shutdown_timeout` or `memory_limit`",
             ),
             (18, 5, "unknown key `traces`: expected `metrics` or `logs`"),
             (
@@ -425,4 +425,41 @@ service:
     assert_eq!(entry_ids(&c.receivers), ["stdin"]);
     assert_eq!(c.pipelines.len(), 2);
     assert_eq!(c.shutdown_timeout, Duration::from_secs(10));
+}
+
+#[test]
+fn a_bad_memory_limit_names_its_line_and_what_was_expected() {
+    let with = |limit: &str| {
+        load(&VALID.replace(
+            "  shutdown_timeout: 30s",
+            &format!("  shutdown_timeout: 30s\n  memory_limit: {limit}"),
+        ))
+    };
+    for (limit, expected) in [
+        ("lots", "invalid size"),
+        ("512XB", "invalid size unit `XB`"),
+        ("0", "at least 1 byte"),
+        ("512", "at least 16MiB, such as 512MiB"),
+        ("[1]", "found a list"),
+    ] {
+        let report = with(limit);
+        assert_diags(&report, &[(15, 3, expected)]);
+        let shown = report.diagnostics[0].to_string();
+        assert!(
+            shown.starts_with("pipeline.yaml:15:3: error: at `service.memory_limit`"),
+            "{shown}"
+        );
+        assert_eq!(report.config.unwrap().memory_limit, None, "{limit}");
+    }
+    let report = with("512MiB");
+    assert_diags(&report, &[]);
+    assert_eq!(
+        report.config.unwrap().memory_limit,
+        Some(weir_core::ByteSize::mib(512))
+    );
+    assert_eq!(
+        load(VALID).config.unwrap().memory_limit,
+        None,
+        "no limit by default"
+    );
 }
