@@ -23,6 +23,7 @@ pub mod pipeline;
 pub mod pressure;
 pub mod report;
 pub mod rig;
+pub mod spool;
 
 use std::time::Duration;
 
@@ -48,7 +49,15 @@ pub const FAULT_SCENARIOS: &[&str] = &[
     "faults-throttle",
     "faults-sigterm",
     "faults-overload",
+    "faults-kill9",
+    "faults-spool-full",
+    "faults-disk-full",
 ];
+
+/// Control experiments: scenarios that must break a bound, to show the
+/// harness sees it (`faults-kill9-memory-control`: `kill -9` with the memory
+/// queue must lose acknowledged records).
+pub const CONTROLS: &[&str] = &["faults-kill9-memory-control"];
 
 /// `quick` in quick mode, else `full`.
 pub fn pick<T>(env: &BenchEnv, quick: T, full: T) -> T {
@@ -64,6 +73,10 @@ pub fn run(name: &str, env: &BenchEnv) -> Option<Result<FaultReport, String>> {
         "faults-throttle" => destination::throttle(env),
         "faults-sigterm" => lifecycle::sigterm(env),
         "faults-overload" => pressure::overload(env),
+        "faults-kill9" => lifecycle::kill9(env, lifecycle::Queue::Disk),
+        "faults-kill9-memory-control" => lifecycle::kill9(env, lifecycle::Queue::Memory),
+        "faults-spool-full" => spool::spool_full(env, spool::Limit::MaxBytes),
+        "faults-disk-full" => spool::spool_full(env, spool::Limit::Tmpfs),
         _ => return None,
     })
 }

@@ -18,6 +18,9 @@ pub struct Pipeline {
     /// `acknowledgements: true` on the receiver: success only once the data
     /// is spooled or delivered.
     pub acknowledgements: bool,
+    /// `acknowledgement_timeout` with acknowledgements (below the load's own
+    /// 10 s request timeout, so clients hear a retryable answer).
+    pub acknowledgement_timeout: &'static str,
     /// `processors:` definitions and the pipeline's list, when any.
     pub processors: Option<(String, String)>,
     /// The `exporters:` block's body, indented by two spaces (`  otlp:\n    ...`).
@@ -37,6 +40,7 @@ impl Pipeline {
             http_port: 0,
             backpressure_timeout: "1s",
             acknowledgements: false,
+            acknowledgement_timeout: "5s",
             processors: None,
             exporter,
             exporter_id,
@@ -47,9 +51,12 @@ impl Pipeline {
     /// The YAML.
     pub fn yaml(&self) -> String {
         let acks = if self.acknowledgements {
-            "    acknowledgements: true\n"
+            format!(
+                "    acknowledgements: true\n    acknowledgement_timeout: {}\n",
+                self.acknowledgement_timeout
+            )
         } else {
-            ""
+            String::new()
         };
         let (defs, chain) = match &self.processors {
             Some((defs, ids)) => (
@@ -109,9 +116,18 @@ pub fn ledger_exporter(base_url: &str, extra: &str) -> String {
     )
 }
 
-/// A free port on 127.0.0.1, for a receiver that must keep its port across
-/// restarts (another process could take it in between; unlikely in tests).
-pub fn free_port() -> std::io::Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-    Ok(l.local_addr()?.port())
+/// Two distinct free ports on 127.0.0.1, for receivers that must keep their
+/// ports across restarts (another process could take one in between;
+/// unlikely in tests).
+pub fn free_ports() -> Result<(u16, u16), String> {
+    let bind = || std::net::TcpListener::bind("127.0.0.1:0");
+    let port = |l: &std::net::TcpListener| l.local_addr().map(|a| a.port());
+    let (a, b) = (bind(), bind());
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((
+            port(&a).map_err(|e| e.to_string())?,
+            port(&b).map_err(|e| e.to_string())?,
+        )),
+        (Err(e), _) | (_, Err(e)) => Err(format!("no free port: {e}")),
+    }
 }

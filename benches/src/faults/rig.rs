@@ -3,7 +3,7 @@
 //! memory and CPU while they live, the id source and the client's record, and
 //! waits that end when everything acknowledged has arrived.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -109,9 +109,20 @@ impl Rig {
     /// Starts weir on `pipeline` (its files in a folder of its own, removed
     /// when it is dropped) and samples it.
     pub fn start_weir(&mut self, pipeline: &Pipeline) -> Result<Running, String> {
+        let binary = self.env.weir.clone();
+        self.start_weir_as(&binary, pipeline)
+    }
+
+    /// [`Rig::start_weir`] with `binary` in place of weir (a wrapper that
+    /// ends by exec'ing weir, so the process is weir's).
+    pub fn start_weir_as(&mut self, binary: &Path, pipeline: &Pipeline) -> Result<Running, String> {
         self.runs += 1;
         let dir = self.dir.join(format!("weir-{}", self.runs));
-        let weir = Weir::start(&self.env, &dir, &pipeline.yaml(), false)?;
+        let env = BenchEnv {
+            weir: binary.to_path_buf(),
+            ..self.env.clone()
+        };
+        let weir = Weir::start(&env, &dir, &pipeline.yaml(), false)?;
         let sampler = Sampler::start(weir.pid());
         Ok(Running { weir, sampler })
     }

@@ -98,3 +98,45 @@ fn overload_10x_is_refused_retryably_in_bounded_memory() {
     assert_held(&r);
     assert!(r.verdict.refused > 0, "no refusals\n{}", r.summary());
 }
+
+#[test]
+fn kill_9_mid_stream_with_a_disk_queue_loses_nothing_acknowledged() {
+    // Receivers acknowledge once the data is in the spool; the restart
+    // replays it. Duplicates: at most the export calls in flight at the kill.
+    let r = run("faults-kill9");
+    assert_held(&r);
+    assert!(r.recovery.is_some(), "never drained\n{}", r.summary());
+}
+
+#[test]
+fn the_harness_sees_the_loss_of_a_kill_9_with_the_memory_queue() {
+    // The control experiment: with the memory queue, records acknowledged on
+    // receipt and still queued die with the process. If this saw no loss,
+    // the harness could not see one either.
+    let r = run("faults-kill9-memory-control");
+    assert!(
+        r.verdict.lost > 0,
+        "kill -9 of a memory queue lost nothing acknowledged: is the harness blind?\n{}",
+        r.summary()
+    );
+    assert_eq!(r.verdict.strays, 0, "{}", r.summary());
+}
+
+#[test]
+fn a_spool_full_at_max_bytes_pushes_back_and_loses_nothing_acknowledged() {
+    // The scenario breaks a bound unless clients were refused while the
+    // spool was full and the spool folder stayed within max_bytes.
+    assert_held(&run("faults-spool-full"));
+}
+
+#[test]
+fn a_full_disk_under_the_spool_pushes_back_and_loses_nothing_acknowledged() {
+    // Needs a size-limited tmpfs, mounted in a user and mount namespace of
+    // weir's own; CI machines usually forbid that (the max_bytes scenario
+    // above covers the push-back there).
+    if let Err(why) = faults::spool::tmpfs_available() {
+        eprintln!("skipped: no size-limited tmpfs here ({why})");
+        return;
+    }
+    assert_held(&run("faults-disk-full"));
+}
