@@ -28,7 +28,7 @@ pub const EXPORTER_SEND_DURATION: &str = "weir_exporter_send_duration_seconds";
 pub const EXPORTER_SPOOL_BYTES: &str = "weir_exporter_spool_bytes";
 /// Batches in a disk queue's spool not yet delivered.
 pub const EXPORTER_SPOOL_BATCHES: &str = "weir_exporter_spool_batches";
-/// Times a disk queue found its spool (or disk) full and held its intake.
+/// Spells during which a disk queue found its spool (or disk) full and held its intake.
 pub const EXPORTER_SPOOL_FULL: &str = "weir_exporter_spool_full_total";
 /// Torn or corrupt frames a disk queue skipped when it opened its spool.
 pub const EXPORTER_SPOOL_CORRUPT_FRAMES: &str = "weir_exporter_spool_corrupt_frames_total";

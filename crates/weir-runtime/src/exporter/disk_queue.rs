@@ -15,6 +15,7 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -48,6 +49,9 @@ struct Shared {
     data: Notify,
     /// An ack freed room in the spool.
     room: Notify,
+    /// The intake is held because the spool or disk is full: logged once per
+    /// spell, not per batch.
+    full: AtomicBool,
     metrics: SpoolMetrics,
     telemetry: ComponentTelemetry,
 }
@@ -177,6 +181,7 @@ impl DiskQueue {
             state: Mutex::new(state),
             data: Notify::new(),
             room: Notify::new(),
+            full: AtomicBool::new(false),
             metrics,
             telemetry,
         });
@@ -366,7 +371,6 @@ async fn append(
     abort: &Shutdown,
 ) -> Result<Seq, &'static str> {
     let record = record_of(batch);
-    let mut waiting_since: Option<tokio::time::Instant> = None;
     loop {
         let s = shared.clone();
         let r = record.clone();
@@ -380,8 +384,11 @@ async fn append(
         .unwrap_or_else(|e| Err(SpoolError::Config(format!("append task failed: {e}"))));
         let err = match result {
             Ok(seq) => {
-                if let Some(since) = waiting_since {
-                    tracing::info!(component = shared.telemetry.component(), waited = ?since.elapsed(), "disk queue: room again; taking batches");
+                if shared.full.swap(false, Ordering::Relaxed) {
+                    tracing::info!(
+                        component = shared.telemetry.component(),
+                        "disk queue: room again; taking batches"
+                    );
                 }
                 return Ok(seq);
             }
@@ -391,10 +398,9 @@ async fn append(
             }
             Err(e) => e,
         };
-        if waiting_since.is_none() {
-            waiting_since = Some(tokio::time::Instant::now());
+        if !shared.full.swap(true, Ordering::Relaxed) {
             shared.metrics.full.inc();
-            // Once per episode: the receivers' refusals say the rest.
+            // Once per spell: the receivers' refusals say the rest.
             tracing::warn!(component = shared.telemetry.component(), error = %err, "disk queue: cannot append; holding intake (receivers push back) until room frees up");
         }
         if abort.is_triggered() {
