@@ -15,6 +15,7 @@ use weir_core::{BatchSink, ComponentId, Emitter, Output, ReceiverContext, Shutdo
 
 use crate::build::BuiltService;
 use crate::channel::{EdgeSender, FanOut, edge, exporter_edge};
+use crate::exporter::settings::QueueStorage;
 use crate::exporter::{ExporterReport, ExporterTask};
 use crate::processor_task::run_processor;
 use crate::telemetry::server::{self, Lifecycle};
@@ -123,11 +124,17 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
         x.telemetry
             .gauge(names::EXPORTER_QUEUE_CAPACITY, None, &[])
             .set(q.capacity as i64);
+        // A disk queue reports its own fill (memory and spool backlog
+        // together); its edge's would read empty while the spool holds plenty.
+        let edge_load = match q.storage {
+            QueueStorage::Memory => x.load.clone(),
+            QueueStorage::Disk => weir_core::ExporterLoad::new(),
+        };
         let (tx, rx) = exporter_edge(
             q.capacity,
             q.memory_bytes().as_usize(),
             gauge,
-            x.load.clone(),
+            edge_load,
             q.when_full,
             &x.telemetry,
         );

@@ -22,7 +22,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use weir_core::telemetry::{ComponentTelemetry, Counter, Gauge, names, reasons};
-use weir_core::{Batch, BatchMeta, ClientInfo, ComponentError, Shutdown, Signal};
+use weir_core::{Batch, BatchMeta, ClientInfo, ComponentError, ExporterLoad, Shutdown, Signal};
 
 use super::settings::{FsyncMode, QueueSettings};
 use crate::channel::EdgeReceiver;
@@ -54,6 +54,8 @@ struct Shared {
     full: AtomicBool,
     metrics: SpoolMetrics,
     telemetry: ComponentTelemetry,
+    /// Where the queue's fill goes, for the processors upstream.
+    load: ExporterLoad,
 }
 
 /// Where the batches waiting for delivery are. Every hot sequence number is
@@ -71,6 +73,17 @@ struct State {
 }
 
 impl State {
+    /// How full the queue is for the processors upstream: the hot window's
+    /// fill, or full while a backlog waits on disk (the destination is behind).
+    fn fill(&self) -> f64 {
+        if self.cold_from < self.cold_until {
+            return 1.0;
+        }
+        let slots = self.hot.len() as f64 / self.hot_batches as f64;
+        let bytes = self.hot_bytes as f64 / self.hot_limit.max(1) as f64;
+        slots.max(bytes).min(1.0)
+    }
+
     fn push(&mut self, seq: Seq, batch: Batch) {
         let size = batch.size_bytes();
         let cold = self.cold_from < self.cold_until;
@@ -97,6 +110,11 @@ impl Shared {
 
     fn state(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Publishes the queue's fill after a change to `state`.
+    fn report_fill(&self, state: &State) {
+        self.load.set_queue_fill(state.fill());
     }
 
     fn update_gauges(&self, spool: &Spool) {
@@ -138,6 +156,7 @@ impl DiskQueue {
         queue: &QueueSettings,
         edge: EdgeReceiver,
         telemetry: ComponentTelemetry,
+        load: ExporterLoad,
         abort: Shutdown,
     ) -> Result<DiskQueue, ComponentError> {
         let path = queue.path.as_deref().unwrap_or(Path::new("."));
@@ -184,7 +203,9 @@ impl DiskQueue {
             full: AtomicBool::new(false),
             metrics,
             telemetry,
+            load,
         });
+        shared.report_fill(&shared.state());
         shared.update_gauges(&shared.spool());
         let sync_every = match queue.fsync {
             FsyncMode::Interval => Some(queue.fsync_interval.max(Duration::from_millis(1))),
@@ -211,6 +232,7 @@ impl DiskQueue {
                 // Hot batches all precede the cold range.
                 if let Some((seq, batch)) = st.hot.pop_front() {
                     st.hot_bytes -= batch.size_bytes();
+                    self.shared.report_fill(&st);
                     return Some((seq, batch));
                 } else if st.cold_from < st.cold_until {
                     Some((st.cold_from, st.cold_until))
@@ -232,6 +254,7 @@ impl DiskQueue {
                     let mut st = self.shared.state();
                     // Nothing found means the rest of the range is delivered.
                     st.cold_from = records.last().map_or(until, |r| r.seq + 1);
+                    self.shared.report_fill(&st);
                     self.staged.extend(records);
                 }
                 Ok(Err(e)) => {
@@ -342,7 +365,10 @@ async fn intake(
             Ok(seq) => {
                 // In the spool: the clients' data is safe now.
                 batch.meta_mut().acks.succeed();
-                shared.state().push(seq, batch);
+                let mut st = shared.state();
+                st.push(seq, batch);
+                shared.report_fill(&st);
+                drop(st);
                 shared.data.notify_one();
             }
             Err(reason) => {
@@ -487,4 +513,59 @@ fn batch_of(record: SpoolRecord) -> Batch {
         meta.client = Some(Arc::new(client));
     }
     Batch::from_encoded(signal, record.payload, record.items as usize, meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_core::otlp::logs::v1::ResourceLogs;
+
+    fn batch() -> Batch {
+        Batch::logs(vec![ResourceLogs::default()], BatchMeta::default())
+    }
+
+    #[test]
+    fn the_hot_window_fills_and_a_backlog_on_disk_reads_full() {
+        let mut st = State {
+            hot: VecDeque::new(),
+            hot_bytes: 0,
+            hot_batches: 4,
+            hot_limit: 1 << 20,
+            cold_from: 0,
+            cold_until: 0,
+            intake_done: false,
+        };
+        assert_eq!(st.fill(), 0.0);
+        st.push(0, batch());
+        st.push(1, batch());
+        assert_eq!(st.fill(), 0.5);
+        st.push(2, batch());
+        st.push(3, batch());
+        st.push(4, batch()); // over the window: stays on disk
+        assert_eq!(st.hot.len(), 4);
+        assert_eq!((st.cold_from, st.cold_until), (4, 5));
+        assert_eq!(st.fill(), 1.0);
+        // Later batches join the backlog, keeping the order.
+        st.hot.clear();
+        st.push(5, batch());
+        assert_eq!((st.cold_from, st.cold_until), (4, 6));
+        assert_eq!(st.fill(), 1.0);
+    }
+
+    #[test]
+    fn a_batch_comes_back_from_its_record_with_its_meta() {
+        let mut client = ClientInfo::default();
+        client.subject = Some("tok-1234".into());
+        client.headers = vec![("x-tenant".into(), "acme".into())];
+        let meta = BatchMeta::from_receiver("otlp/edge".into()).with_client(Arc::new(client));
+        let b = Batch::logs(vec![ResourceLogs::default()], meta);
+        let back = batch_of(record_of(&b));
+        assert_eq!(back.signal(), Signal::Logs);
+        assert_eq!(back.to_protobuf(), b.to_protobuf());
+        assert_eq!(back.meta().receiver.as_deref(), Some("otlp/edge"));
+        let c = back.meta().client.as_ref().expect("client kept");
+        assert_eq!(c.subject.as_deref(), Some("tok-1234"));
+        assert_eq!(c.headers, vec![("x-tenant".into(), "acme".into())]);
+        assert!(back.meta().received_at.elapsed() < Duration::from_secs(5));
+    }
 }

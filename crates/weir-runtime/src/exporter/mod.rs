@@ -87,6 +87,7 @@ impl ExporterTask {
                 &settings.queue,
                 queue,
                 telemetry.clone(),
+                load.clone(),
                 abort.clone(),
             )?),
         };
