@@ -15,24 +15,26 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use weir_core::telemetry::{ComponentTelemetry, Counter, Gauge, names, reasons};
-use weir_core::{Batch, BatchMeta, ClientInfo, ComponentError, ExporterLoad, Shutdown, Signal};
+use weir_core::telemetry::{ComponentTelemetry, Counter, Gauge, names};
+use weir_core::{Batch, ComponentError, ExporterLoad, Shutdown};
 
 use super::settings::{FsyncMode, QueueSettings};
-use crate::channel::EdgeReceiver;
-use crate::spool::{
-    FsyncPolicy, MetadataEntry, Replayed, Seq, Spool, SpoolConfig, SpoolError, SpoolRecord,
-};
 
-/// Metadata keys under which a batch's meta is kept in its spool record.
-const META_RECEIVER: &str = "weir.receiver";
-const META_SUBJECT: &str = "weir.subject";
+mod intake;
+mod record;
+#[cfg(test)]
+mod tests;
+
+use crate::channel::EdgeReceiver;
+use crate::spool::{FsyncPolicy, Replayed, Seq, Spool, SpoolConfig};
+use intake::intake;
+use record::batch_of;
 
 /// The spool's series.
 struct SpoolMetrics {
@@ -335,237 +337,5 @@ impl SpoolAcker {
                 tracing::error!(component = self.0.telemetry.component(), seq, error = %e, "disk queue: ack task failed")
             }
         }
-    }
-}
-
-/// Takes batches from `edge` into the spool until the edge closes; syncs on a
-/// timer under `fsync: interval`, so the last appends reach the disk even when
-/// traffic stops.
-async fn intake(
-    shared: Arc<Shared>,
-    mut edge: EdgeReceiver,
-    abort: Shutdown,
-    sync_every: Option<Duration>,
-) {
-    let mut ticker = sync_every.map(tokio::time::interval);
-    loop {
-        let next = tokio::select! {
-            b = edge.recv() => b,
-            _ = async { ticker.as_mut().expect("guarded").tick().await }, if ticker.is_some() => {
-                let s = shared.clone();
-                let r = tokio::task::spawn_blocking(move || s.spool().sync_if_dirty()).await;
-                if let Ok(Err(e)) = r {
-                    tracing::error!(component = shared.telemetry.component(), error = %e, "disk queue: fsync failed");
-                }
-                continue;
-            }
-        };
-        let Some(mut batch) = next else { break };
-        match append(&shared, &batch, &abort).await {
-            Ok(seq) => {
-                // In the spool: the clients' data is safe now.
-                batch.meta_mut().acks.succeed();
-                let mut st = shared.state();
-                st.push(seq, batch);
-                shared.report_fill(&st);
-                drop(st);
-                shared.data.notify_one();
-            }
-            Err(reason) => {
-                let items = batch.items();
-                shared
-                    .telemetry
-                    .counter(
-                        names::EXPORTER_FAILED_ITEMS,
-                        Some(batch.signal()),
-                        &[("reason", reason)],
-                    )
-                    .add(items as u64);
-                batch.meta_mut().acks.fail(reason);
-            }
-        }
-    }
-    shared.state().intake_done = true;
-    shared.data.notify_one();
-}
-
-/// Appends `batch`, waiting while the spool is full; gives up only on a record
-/// too large for any spool, or when the shutdown deadline passes while full.
-async fn append(
-    shared: &Arc<Shared>,
-    batch: &Batch,
-    abort: &Shutdown,
-) -> Result<Seq, &'static str> {
-    let record = record_of(batch);
-    loop {
-        let s = shared.clone();
-        let r = record.clone();
-        let result = tokio::task::spawn_blocking(move || {
-            let mut spool = s.spool();
-            let r = spool.append(r);
-            s.update_gauges(&spool);
-            r
-        })
-        .await
-        .unwrap_or_else(|e| Err(SpoolError::Config(format!("append task failed: {e}"))));
-        let err = match result {
-            Ok(seq) => {
-                if shared.full.swap(false, Ordering::Relaxed) {
-                    tracing::info!(
-                        component = shared.telemetry.component(),
-                        "disk queue: room again; taking batches"
-                    );
-                }
-                return Ok(seq);
-            }
-            Err(e @ SpoolError::RecordTooLarge { .. }) => {
-                tracing::error!(component = shared.telemetry.component(), items = batch.items(), error = %e, "disk queue: batch too large to spool; dropping it");
-                return Err(reasons::PERMANENT);
-            }
-            Err(e) => e,
-        };
-        if !shared.full.swap(true, Ordering::Relaxed) {
-            shared.metrics.full.inc();
-            // Once per spell: the receivers' refusals say the rest.
-            tracing::warn!(component = shared.telemetry.component(), error = %err, "disk queue: cannot append; holding intake (receivers push back) until room frees up");
-        }
-        if abort.is_triggered() {
-            tracing::error!(component = shared.telemetry.component(), items = batch.items(), error = %err, "disk queue: shutdown deadline passed with no room in the spool; dropping batch");
-            return Err(reasons::ABANDONED);
-        }
-        // Room comes from acks; a full disk may also clear by itself.
-        tokio::select! {
-            _ = shared.room.notified() => {}
-            _ = abort.wait() => {}
-            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-        }
-    }
-}
-
-/// The spool record of `batch`.
-fn record_of(batch: &Batch) -> SpoolRecord {
-    let meta = batch.meta();
-    let age = meta.received_at.elapsed();
-    let received_at_unix_nanos = SystemTime::now()
-        .checked_sub(age)
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_nanos() as u64);
-    let mut metadata = Vec::new();
-    if let Some(r) = &meta.receiver {
-        metadata.push(entry(META_RECEIVER, r));
-    }
-    if let Some(c) = &meta.client {
-        if let Some(s) = &c.subject {
-            metadata.push(entry(META_SUBJECT, s));
-        }
-        metadata.extend(c.headers.iter().map(|(k, v)| entry(k, v)));
-    }
-    let signal = match batch.signal() {
-        Signal::Logs => crate::spool::Signal::Logs,
-        Signal::Traces => crate::spool::Signal::Traces,
-        Signal::Metrics => crate::spool::Signal::Metrics,
-    };
-    SpoolRecord {
-        signal: signal as i32,
-        payload: batch.to_protobuf(),
-        items: batch.items() as u64,
-        sequence: 0,
-        received_at_unix_nanos,
-        metadata,
-    }
-}
-
-fn entry(key: &str, value: &str) -> MetadataEntry {
-    MetadataEntry {
-        key: key.to_string(),
-        value: bytes::Bytes::copy_from_slice(value.as_bytes()),
-    }
-}
-
-/// The batch a spool record holds, its meta restored as far as it was kept.
-/// The payload was validated when it was first received; it is forwarded as
-/// bytes and decoded only if the exporter needs records.
-fn batch_of(record: SpoolRecord) -> Batch {
-    let signal = match crate::spool::Signal::try_from(record.signal) {
-        Ok(crate::spool::Signal::Traces) => Signal::Traces,
-        Ok(crate::spool::Signal::Metrics) => Signal::Metrics,
-        _ => Signal::Logs,
-    };
-    let mut meta = BatchMeta::default();
-    let age = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(Duration::ZERO, |now| {
-            now.saturating_sub(Duration::from_nanos(record.received_at_unix_nanos))
-        });
-    if let Some(at) = meta.received_at.checked_sub(age) {
-        meta.received_at = at;
-    }
-    let mut client = ClientInfo::default();
-    for m in record.metadata {
-        let value: Arc<str> = String::from_utf8_lossy(&m.value).into();
-        match m.key.as_str() {
-            META_RECEIVER => meta.receiver = Some(value),
-            META_SUBJECT => client.subject = Some(value),
-            _ => client.headers.push((m.key.into(), value)),
-        }
-    }
-    if client.subject.is_some() || !client.headers.is_empty() {
-        meta.client = Some(Arc::new(client));
-    }
-    Batch::from_encoded(signal, record.payload, record.items as usize, meta)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use weir_core::otlp::logs::v1::ResourceLogs;
-
-    fn batch() -> Batch {
-        Batch::logs(vec![ResourceLogs::default()], BatchMeta::default())
-    }
-
-    #[test]
-    fn the_hot_window_fills_and_a_backlog_on_disk_reads_full() {
-        let mut st = State {
-            hot: VecDeque::new(),
-            hot_bytes: 0,
-            hot_batches: 4,
-            hot_limit: 1 << 20,
-            cold_from: 0,
-            cold_until: 0,
-            intake_done: false,
-        };
-        assert_eq!(st.fill(), 0.0);
-        st.push(0, batch());
-        st.push(1, batch());
-        assert_eq!(st.fill(), 0.5);
-        st.push(2, batch());
-        st.push(3, batch());
-        st.push(4, batch()); // over the window: stays on disk
-        assert_eq!(st.hot.len(), 4);
-        assert_eq!((st.cold_from, st.cold_until), (4, 5));
-        assert_eq!(st.fill(), 1.0);
-        // Later batches join the backlog, keeping the order.
-        st.hot.clear();
-        st.push(5, batch());
-        assert_eq!((st.cold_from, st.cold_until), (4, 6));
-        assert_eq!(st.fill(), 1.0);
-    }
-
-    #[test]
-    fn a_batch_comes_back_from_its_record_with_its_meta() {
-        let mut client = ClientInfo::default();
-        client.subject = Some("tok-1234".into());
-        client.headers = vec![("x-tenant".into(), "acme".into())];
-        let meta = BatchMeta::from_receiver("otlp/edge".into()).with_client(Arc::new(client));
-        let b = Batch::logs(vec![ResourceLogs::default()], meta);
-        let back = batch_of(record_of(&b));
-        assert_eq!(back.signal(), Signal::Logs);
-        assert_eq!(back.to_protobuf(), b.to_protobuf());
-        assert_eq!(back.meta().receiver.as_deref(), Some("otlp/edge"));
-        let c = back.meta().client.as_ref().expect("client kept");
-        assert_eq!(c.subject.as_deref(), Some("tok-1234"));
-        assert_eq!(c.headers, vec![("x-tenant".into(), "acme".into())]);
-        assert!(back.meta().received_at.elapsed() < Duration::from_secs(5));
     }
 }
