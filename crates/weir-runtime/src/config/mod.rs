@@ -141,12 +141,53 @@ pub enum LogFormat {
     Json,
 }
 
+/// How much of its own metrics weir keeps (`service.telemetry.metrics.level`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MetricsLevel {
+    /// Every series of docs/telemetry.md (default).
+    #[default]
+    Normal,
+    /// No series at all: counters and histograms do nothing, `/metrics` is
+    /// empty. For measuring what telemetry costs; not for production.
+    None,
+}
+
+/// Which OTLP transport weir's own telemetry goes out on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    /// OTLP/gRPC (default; port 4317).
+    #[default]
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies (port 4318; the path is added).
+    HttpProtobuf,
+}
+
+/// Where weir sends its own metrics or traces over OTLP
+/// (`service.telemetry.metrics.otlp`, `service.telemetry.traces.otlp`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtlpTelemetry {
+    /// The collector's URL, such as `http://127.0.0.1:4317` (weir itself, or
+    /// another collector).
+    pub endpoint: String,
+    /// `grpc` (default) or `http/protobuf`.
+    pub protocol: OtlpProtocol,
+    /// How often metrics are pushed (default 10s); for traces, how often the
+    /// batch of finished spans is sent (default 5s).
+    pub interval: Duration,
+}
+
 /// `service.telemetry`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TelemetryConfig {
     /// `metrics.address`: where `/metrics`, `/healthz`, `/readyz` are served
     /// (default 127.0.0.1:8888); `None` when set to `none`.
     pub metrics_address: Option<SocketAddr>,
+    /// `metrics.level`: `normal` (default) or `none`.
+    pub metrics_level: MetricsLevel,
+    /// `metrics.otlp`: push weir's metrics over OTLP too.
+    pub metrics_otlp: Option<OtlpTelemetry>,
+    /// `traces.otlp`: trace every export call over OTLP.
+    pub traces_otlp: Option<OtlpTelemetry>,
     /// `logs.level` (an `EnvFilter` directive such as `info` or `weir=debug`), if set.
     pub log_level: Option<String>,
     /// `logs.format`, if set.
@@ -157,6 +198,9 @@ impl Default for TelemetryConfig {
     fn default() -> Self {
         TelemetryConfig {
             metrics_address: Some(SocketAddr::from(([127, 0, 0, 1], 8888))),
+            metrics_level: MetricsLevel::Normal,
+            metrics_otlp: None,
+            traces_otlp: None,
             log_level: None,
             log_format: None,
         }

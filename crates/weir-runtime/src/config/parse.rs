@@ -13,7 +13,10 @@ use yaml_serde::Value;
 
 use super::source_map::child_index;
 use super::values::{Reader, found, one_of};
-use super::{ChannelConfig, Diagnostics, LogFormat, PipelineId, TelemetryConfig};
+use super::{
+    ChannelConfig, Diagnostics, LogFormat, MetricsLevel, OtlpProtocol, OtlpTelemetry, PipelineId,
+    TelemetryConfig,
+};
 
 /// The three component sections, in file-format order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,27 +196,114 @@ impl Reader<'_, '_> {
         let Some(fields) = self.fields(
             v,
             path,
-            "a mapping with `metrics` and `logs`",
-            &["metrics", "logs"],
+            "a mapping with `metrics`, `traces` and `logs`",
+            &["metrics", "traces", "logs"],
         ) else {
             return;
         };
         for (key, p, v) in fields {
-            if key == "logs" {
-                self.logs(v, &p, t);
-            } else if v.as_str() == Some("none") {
+            match key.as_str() {
+                "logs" => self.logs(v, &p, t),
+                "traces" => {
+                    let expected = "a mapping with `otlp`";
+                    if let Some(fields) = self.fields(v, &p, expected, &["otlp"]) {
+                        for (_, p, v) in fields {
+                            t.traces_otlp = self.otlp_telemetry(v, &p, Duration::from_secs(5));
+                        }
+                    }
+                }
                 // `metrics: none` reads as naturally as `address: none`.
-                t.metrics_address = None;
-            } else if let Some(fields) =
-                self.fields(v, &p, "a mapping with `address`, or `none`", &["address"])
-            {
-                for (_, p, v) in fields {
+                _ if v.as_str() == Some("none") => t.metrics_address = None,
+                _ => self.metrics(v, &p, t),
+            }
+        }
+    }
+
+    fn metrics(&mut self, v: &Value, path: &str, t: &mut TelemetryConfig) {
+        let expected = "a mapping with `address`, `level` and `otlp`, or `none`";
+        let Some(fields) = self.fields(v, path, expected, &["address", "level", "otlp"]) else {
+            return;
+        };
+        for (key, p, v) in fields {
+            match key.as_str() {
+                "address" => {
                     if let Some(a) = self.address(v, &p) {
                         t.metrics_address = a;
                     }
                 }
+                "level" => match v.as_str().map(str::trim) {
+                    Some("normal") => t.metrics_level = MetricsLevel::Normal,
+                    Some("none") => t.metrics_level = MetricsLevel::None,
+                    _ => self.error(&p, format!("expected `normal` or `none`, {}", found(v))),
+                },
+                _ => t.metrics_otlp = self.otlp_telemetry(v, &p, Duration::from_secs(10)),
             }
         }
+    }
+
+    /// `otlp: { endpoint, protocol, interval }` of weir's own telemetry.
+    fn otlp_telemetry(
+        &mut self,
+        v: &Value,
+        path: &str,
+        default_interval: Duration,
+    ) -> Option<OtlpTelemetry> {
+        let expected = "a mapping with `endpoint`, `protocol` and `interval`";
+        let fields = self.fields(v, path, expected, &["endpoint", "protocol", "interval"])?;
+        let mut endpoint = None;
+        let mut protocol = OtlpProtocol::Grpc;
+        let mut interval = default_interval;
+        let mut ok = true;
+        for (key, p, v) in fields {
+            match key.as_str() {
+                "endpoint" => match v.as_str().map(str::trim) {
+                    Some(e) if e.starts_with("http://") || e.starts_with("https://") => {
+                        endpoint = Some(e.to_string())
+                    }
+                    _ => {
+                        ok = false;
+                        self.error(
+                            &p,
+                            format!("expected a URL such as http://127.0.0.1:4317, {}", found(v)),
+                        )
+                    }
+                },
+                "protocol" => match v.as_str().map(str::trim) {
+                    Some("grpc") => protocol = OtlpProtocol::Grpc,
+                    Some("http/protobuf") => protocol = OtlpProtocol::HttpProtobuf,
+                    _ => {
+                        ok = false;
+                        self.error(
+                            &p,
+                            format!("expected `grpc` or `http/protobuf`, {}", found(v)),
+                        )
+                    }
+                },
+                _ => match self.duration(v, &p) {
+                    Some(d) if !d.is_zero() => interval = d,
+                    Some(_) => {
+                        ok = false;
+                        self.error(&p, "expected a duration over 0, such as 10s".to_string())
+                    }
+                    None => ok = false,
+                },
+            }
+        }
+        let Some(endpoint) = endpoint else {
+            if ok {
+                self.error(
+                    path,
+                    "`endpoint` is required: where to send, such as http://127.0.0.1:4317"
+                        .to_string(),
+                );
+            }
+            return None;
+        };
+        ok.then_some(OtlpTelemetry {
+            endpoint,
+            protocol,
+            interval,
+        })
     }
 
     fn logs(&mut self, v: &Value, path: &str, t: &mut TelemetryConfig) {

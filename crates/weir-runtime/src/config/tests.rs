@@ -223,6 +223,47 @@ fn metrics_can_be_turned_off_either_way() {
 }
 
 #[test]
+fn own_telemetry_can_go_out_over_otlp_and_metrics_can_be_switched_off() {
+    let text = VALID.replace(
+        "    metrics: { address: 127.0.0.1:9999 }\n",
+        "    metrics:\n      address: none\n      level: none\n      otlp: { endpoint: http://127.0.0.1:4317, interval: 2s }\n    traces:\n      otlp: { endpoint: http://127.0.0.1:4318, protocol: http/protobuf }\n",
+    );
+    let report = load(&text);
+    assert_diags(&report, &[]);
+    let t = report.config.unwrap().telemetry;
+    assert_eq!(t.metrics_level, MetricsLevel::None);
+    assert_eq!(
+        t.metrics_otlp,
+        Some(OtlpTelemetry {
+            endpoint: "http://127.0.0.1:4317".into(),
+            protocol: OtlpProtocol::Grpc,
+            interval: Duration::from_secs(2),
+        })
+    );
+    let traces = t.traces_otlp.unwrap();
+    assert_eq!(traces.protocol, OtlpProtocol::HttpProtobuf);
+    assert_eq!(traces.interval, Duration::from_secs(5));
+}
+
+#[test]
+fn bad_own_telemetry_settings_are_located() {
+    let text = VALID.replace(
+        "    metrics: { address: 127.0.0.1:9999 }\n",
+        "    metrics:\n      level: some\n      otlp: { endpoint: 127.0.0.1:4317, protocol: thrift }\n    traces:\n      otlp: { interval: 1s }\n",
+    );
+    let report = load(&text);
+    assert_diags(
+        &report,
+        &[
+            (17, 7, "expected `normal` or `none`"),
+            (18, 15, "expected a URL such as http://127.0.0.1:4317"),
+            (18, 41, "expected `grpc` or `http/protobuf`"),
+            (20, 7, "`endpoint` is required"),
+        ],
+    );
+}
+
+#[test]
 fn localhost_is_accepted_as_a_metrics_host() {
     let text = VALID.replace("127.0.0.1:9999", "localhost:9100");
     let c = load(&text).config.unwrap();

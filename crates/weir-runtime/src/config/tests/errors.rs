@@ -76,7 +76,7 @@ fn unknown_keys_in_service_telemetry_and_pipelines() {
             "  shutdown_timeout: 30s",
             "  shutdown_timeout: 30s\n  extensions: [x]",
         )
-        .replace("    logs: { level", "    traces: {}\n    logs: { level")
+        .replace("    logs: { level", "    resource: {}\n    logs: { level")
         .replace(
             "      channel_capacity: 2",
             "      channel_capacity: 2\n      exporter: [file]",
@@ -89,7 +89,11 @@ fn unknown_keys_in_service_telemetry_and_pipelines() {
                 3,
                 "`extensions` are not supported yet; expected `pipelines`, `telemetry`, `shutdown_timeout` or `memory_limit`",
             ),
-            (18, 5, "unknown key `traces`: expected `metrics` or `logs`"),
+            (
+                18,
+                5,
+                "unknown key `resource`: expected `metrics`, `traces` or `logs`",
+            ),
             (
                 26,
                 7,
