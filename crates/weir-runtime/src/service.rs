@@ -18,6 +18,7 @@ use crate::channel::{EdgeSender, FanOut, edge, exporter_edge};
 use crate::exporter::settings::QueueStorage;
 use crate::exporter::{ExporterReport, ExporterTask};
 use crate::processor_task::run_processor;
+use crate::telemetry::otlp::SelfTelemetry;
 use crate::telemetry::server::{self, Lifecycle};
 
 /// Why a service stopped.
@@ -79,6 +80,8 @@ pub struct RunningService {
     shutdown_timeout: Duration,
     stop_rx: mpsc::UnboundedReceiver<()>,
     stop_tx: mpsc::UnboundedSender<()>,
+    /// weir's own metrics and traces over OTLP, flushed at the end.
+    self_telemetry: SelfTelemetry,
 }
 
 /// Starts every task of `service`. Fails when the telemetry endpoint cannot
@@ -114,6 +117,9 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
         }
         None => (None, None),
     };
+    let self_telemetry =
+        SelfTelemetry::start(&config.telemetry, &metrics).map_err(std::io::Error::other)?;
+    let tracer = self_telemetry.tracer();
 
     // Exporters: one queue each, shared by every pipeline that names them.
     let mut exporter_tasks = JoinSet::new();
@@ -147,6 +153,7 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
             x.load,
             abort_signal.clone(),
         )
+        .map(|task| task.traced(tracer.clone()))
         .map_err(|e| std::io::Error::other(format!("exporter `{}`: {e}", x.id)))?;
         exporter_tasks.spawn(task.run());
     }
@@ -221,6 +228,7 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
         shutdown_timeout: config.shutdown_timeout,
         stop_rx,
         stop_tx,
+        self_telemetry,
     })
 }
 
@@ -305,6 +313,8 @@ impl RunningService {
                 else => break,
             }
         }
+        // The last push of weir's own telemetry carries the final counts.
+        std::mem::take(&mut self.self_telemetry).shutdown().await;
         self.stop_server.trigger();
         if let Some(h) = self.server.take() {
             let _ = h.await;

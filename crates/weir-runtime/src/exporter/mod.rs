@@ -16,6 +16,8 @@ use tokio::task::JoinSet;
 use weir_core::telemetry::{ComponentTelemetry, reasons};
 use weir_core::{Batch, ComponentError, Exporter, ExporterLoad, Shutdown, Signal};
 
+use opentelemetry_sdk::trace::SdkTracer;
+
 use crate::channel::EdgeReceiver;
 use crate::spool::Seq;
 use crate::timer::ComponentTimer;
@@ -60,6 +62,8 @@ pub struct ExporterTask {
     exporter: Arc<dyn Exporter>,
     source: Source,
     deliverer: Arc<Deliverer>,
+    /// Traces each delivery (`service.telemetry.traces.otlp`).
+    tracer: Option<SdkTracer>,
 }
 
 impl ExporterTask {
@@ -103,7 +107,14 @@ impl ExporterTask {
             exporter,
             source,
             deliverer,
+            tracer: None,
         })
+    }
+
+    /// The same task, tracing each delivery with `tracer` when there is one.
+    pub fn traced(mut self, tracer: Option<SdkTracer>) -> Self {
+        self.tracer = tracer;
+        self
     }
 
     /// Runs until the queue is closed and empty and nothing is in flight.
@@ -143,7 +154,8 @@ impl ExporterTask {
                 b = self.source.next(), if queue_open && !abandoning && room => {
                     match b {
                         Some((seq, batch)) => {
-                            in_flight.spawn(deliver(self.deliverer.clone(), acker.clone(), seq, batch));
+                            let d = deliver(self.deliverer.clone(), acker.clone(), seq, batch);
+                            in_flight.spawn(traced(self.tracer.clone(), self.deliverer.component().to_string(), d));
                         }
                         None => queue_open = false,
                     }
@@ -191,6 +203,41 @@ impl ExporterTask {
         }
         n
     }
+}
+
+/// Runs `delivery` inside a `weir.export` span when tracing is on: the
+/// component, signal, items and how it ended.
+async fn traced(
+    tracer: Option<SdkTracer>,
+    component: String,
+    delivery: impl Future<Output = Finished>,
+) -> Finished {
+    use opentelemetry::KeyValue;
+    use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
+    let Some(tracer) = tracer else {
+        return delivery.await;
+    };
+    let mut span = tracer
+        .span_builder("weir.export")
+        .with_kind(SpanKind::Client)
+        .start(&tracer);
+    let finished = delivery.await;
+    let outcome = match finished.delivery {
+        Delivery::Delivered => "delivered",
+        Delivery::Failed(reason) => reason,
+        Delivery::Abandoned => reasons::ABANDONED,
+    };
+    span.set_attributes([
+        KeyValue::new("weir.component", component),
+        KeyValue::new("weir.signal", finished.signal.as_str()),
+        KeyValue::new("weir.items", finished.items as i64),
+        KeyValue::new("weir.outcome", outcome),
+    ]);
+    if !matches!(finished.delivery, Delivery::Delivered) {
+        span.set_status(Status::error(outcome));
+    }
+    span.end();
+    finished
 }
 
 /// Delivers one batch and settles it: the clients' acknowledgements (a disk
