@@ -10,31 +10,41 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Every component's health, by component id. Owned by the runtime.
+/// Every component's health, by component id (and by which part of it
+/// reports). Owned by the runtime.
 #[derive(Debug, Clone, Default)]
 pub struct HealthRegistry {
-    unhealthy: Arc<Mutex<BTreeMap<String, String>>>,
+    unhealthy: Arc<Mutex<BTreeMap<(String, &'static str), String>>>,
 }
 
 impl HealthRegistry {
     /// A handle for component `id`.
     pub fn component(&self, id: &str) -> ComponentHealth {
+        self.component_part(id, "")
+    }
+
+    /// A handle for one part of component `id` that reports on its own: the
+    /// runtime's exporter harness (`"delivery"`) beside the exporter itself, so
+    /// neither clears the other's report.
+    pub fn component_part(&self, id: &str, part: &'static str) -> ComponentHealth {
         ComponentHealth {
             id: id.into(),
+            part,
             registry: Some(self.clone()),
             bad: Arc::new(AtomicBool::new(false)),
         }
     }
 
-    /// The unhealthy components and why, sorted by id.
+    /// The unhealthy components and why, sorted by id (a component may appear
+    /// once per part that reports).
     pub fn unhealthy(&self) -> Vec<(String, String)> {
         self.lock()
             .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .map(|((id, _), reason)| (id.clone(), reason.clone()))
             .collect()
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, String>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, &'static str), String>> {
         // A panic while holding this lock leaves a map that is still valid.
         self.unhealthy.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -44,6 +54,7 @@ impl HealthRegistry {
 #[derive(Debug, Clone)]
 pub struct ComponentHealth {
     id: Arc<str>,
+    part: &'static str,
     registry: Option<HealthRegistry>,
     bad: Arc<AtomicBool>,
 }
@@ -53,6 +64,7 @@ impl ComponentHealth {
     pub fn detached() -> Self {
         ComponentHealth {
             id: "".into(),
+            part: "",
             registry: None,
             bad: Arc::new(AtomicBool::new(false)),
         }
@@ -63,7 +75,8 @@ impl ComponentHealth {
     pub fn set_unhealthy(&self, reason: impl Into<String>) {
         self.bad.store(true, Ordering::Relaxed);
         if let Some(r) = &self.registry {
-            r.lock().insert(self.id.to_string(), reason.into());
+            r.lock()
+                .insert((self.id.to_string(), self.part), reason.into());
         }
     }
 
@@ -74,7 +87,7 @@ impl ComponentHealth {
         }
         self.bad.store(false, Ordering::Relaxed);
         if let Some(r) = &self.registry {
-            r.lock().remove(&*self.id);
+            r.lock().remove(&(self.id.to_string(), self.part));
         }
     }
 
@@ -110,5 +123,21 @@ mod tests {
         a.set_healthy();
         assert!(reg.unhealthy().is_empty() && a.is_healthy());
         ComponentHealth::detached().set_unhealthy("nowhere");
+    }
+
+    #[test]
+    fn parts_of_a_component_report_apart() {
+        let reg = HealthRegistry::default();
+        let own = reg.component("ledger");
+        let delivery = reg.component_part("ledger", "delivery");
+        own.set_unhealthy("401");
+        delivery.set_unhealthy("failing for 30s");
+        assert_eq!(reg.unhealthy().len(), 2);
+        delivery.set_healthy();
+        assert_eq!(
+            reg.unhealthy(),
+            vec![("ledger".to_string(), "401".to_string())],
+            "the harness recovering does not clear the exporter's own report"
+        );
     }
 }

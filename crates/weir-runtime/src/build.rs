@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use weir_core::telemetry::{ComponentTelemetry, Kind, MetricsRegistry};
 use weir_core::{
-    BuildContext, ComponentConfig, ComponentId, ConfigError, Downstream, Exporter, ExporterLoad,
-    HealthRegistry, Processor, Receiver, Registry, Signal,
+    BuildContext, ComponentConfig, ComponentHealth, ComponentId, ConfigError, Downstream, Exporter,
+    ExporterLoad, HealthRegistry, Processor, Receiver, Registry, Signal,
 };
 
 use crate::config::{ComponentEntry, Diagnostic, LoadReport, ServiceConfig, Severity};
@@ -46,6 +46,8 @@ pub struct BuiltExporter {
     pub telemetry: ComponentTelemetry,
     /// Where the harness reports its load to the processors upstream.
     pub load: ExporterLoad,
+    /// Where the harness reports a destination that keeps failing (`/readyz`).
+    pub delivery_health: ComponentHealth,
 }
 
 /// Every component of a service, built and checked, not yet running.
@@ -242,6 +244,7 @@ impl Builder<'_> {
                 harness,
                 telemetry: cx.telemetry,
                 load: ExporterLoad::new(),
+                delivery_health: self.health.component_part(&e.id.to_string(), "delivery"),
             }),
             Err(err) => {
                 self.report(&e.path, err);

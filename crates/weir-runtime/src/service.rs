@@ -153,7 +153,7 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
             x.load,
             abort_signal.clone(),
         )
-        .map(|task| task.traced(tracer.clone()))
+        .map(|task| task.traced(tracer.clone()).reporting(x.delivery_health))
         .map_err(|e| std::io::Error::other(format!("exporter `{}`: {e}", x.id)))?;
         exporter_tasks.spawn(task.run());
     }

@@ -237,3 +237,46 @@ fn max_in_flight_zero_is_a_config_error() {
         .expect("located");
     assert_eq!(d.location.map(|l| l.line), Some(3), "{d}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_failing_past_the_backoff_ceiling_is_unready_until_it_delivers() {
+    let probe = Arc::new(Probe::default());
+    // 40 refusals at a 10-50 ms backoff: about 1.5 s of failing, past the
+    // 1 s floor of `unready_after`.
+    let yaml = r#"
+receivers:
+  source: { batches: 2, items: 1 }
+exporters:
+  sink: { fail_first: 40, max_in_flight: 1, retry: { initial: 10ms, max: 50ms, max_elapsed: 0s } }
+service:
+  telemetry: { metrics: { address: none } }
+  pipelines:
+    logs: { receivers: [source], exporters: [sink] }
+"#;
+    let registry = support::registry(probe.clone());
+    let (built, diags) = build(load_str("t.yaml", yaml, &registry, &|_| None), &registry);
+    let built = built.unwrap_or_else(|| panic!("{diags:#?}"));
+    let health = built.health.clone();
+    let wait = tokio::spawn(service::start(built).await.unwrap().wait());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let bad = health.unhealthy();
+        if let Some((id, reason)) = bad.first() {
+            assert_eq!(id, "sink");
+            assert!(reason.contains("failed to deliver"), "{reason}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reported unready"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let summary = wait.await.unwrap();
+    assert!(summary.is_clean(), "{summary:?}");
+    assert_eq!(summary.sent, 2);
+    assert!(
+        health.unhealthy().is_empty(),
+        "ready again once it delivered"
+    );
+}

@@ -11,10 +11,11 @@ pub mod disk_queue;
 pub mod settings;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::task::JoinSet;
 use weir_core::telemetry::{ComponentTelemetry, reasons};
-use weir_core::{Batch, ComponentError, Exporter, ExporterLoad, Shutdown, Signal};
+use weir_core::{Batch, ComponentError, ComponentHealth, Exporter, ExporterLoad, Shutdown, Signal};
 
 use opentelemetry_sdk::trace::SdkTracer;
 
@@ -64,6 +65,18 @@ pub struct ExporterTask {
     deliverer: Arc<Deliverer>,
     /// Traces each delivery (`service.telemetry.traces.otlp`).
     tracer: Option<SdkTracer>,
+    /// Says when the destination keeps failing; see [`ExporterTask::reporting`].
+    health: DeliveryHealth,
+}
+
+/// The harness's report on a destination, for `/readyz`: unhealthy once a
+/// batch has been failing for longer than `unready_after` (the retry
+/// backoff's ceiling, `retry.max`) or was given up after `retry.max_elapsed`;
+/// healthy again at the next delivery.
+#[derive(Clone)]
+struct DeliveryHealth {
+    health: ComponentHealth,
+    unready_after: Duration,
 }
 
 impl ExporterTask {
@@ -108,7 +121,17 @@ impl ExporterTask {
             source,
             deliverer,
             tracer: None,
+            health: DeliveryHealth {
+                health: ComponentHealth::detached(),
+                unready_after: settings.retry.max.max(Duration::from_secs(1)),
+            },
         })
+    }
+
+    /// The same task, reporting a destination that keeps failing to `health`.
+    pub fn reporting(mut self, health: ComponentHealth) -> Self {
+        self.health.health = health;
+        self
     }
 
     /// The same task, tracing each delivery with `tracer` when there is one.
@@ -154,7 +177,7 @@ impl ExporterTask {
                 b = self.source.next(), if queue_open && !abandoning && room => {
                     match b {
                         Some((seq, batch)) => {
-                            let d = deliver(self.deliverer.clone(), acker.clone(), seq, batch);
+                            let d = deliver(self.deliverer.clone(), acker.clone(), self.health.clone(), seq, batch);
                             in_flight.spawn(traced(self.tracer.clone(), self.deliverer.component().to_string(), d));
                         }
                         None => queue_open = false,
@@ -245,10 +268,33 @@ async fn traced(
 async fn deliver(
     deliverer: Arc<Deliverer>,
     acker: Option<SpoolAcker>,
+    health: DeliveryHealth,
     seq: Option<Seq>,
     mut batch: Batch,
 ) -> Finished {
-    let delivery = deliverer.deliver(&batch).await;
+    let delivery = {
+        let attempt = deliverer.deliver(&batch);
+        tokio::pin!(attempt);
+        tokio::select! {
+            d = &mut attempt => d,
+            _ = tokio::time::sleep(health.unready_after) => {
+                health.health.set_unhealthy(format!(
+                    "a batch has failed to deliver for over {:?} and is still being retried; \
+                     the destination is down or refusing (see the log and weir_exporter_retries_total)",
+                    health.unready_after
+                ));
+                attempt.await
+            }
+        }
+    };
+    match delivery {
+        Delivery::Delivered => health.health.set_healthy(),
+        Delivery::Failed(reasons::RETRIES_EXHAUSTED) => health.health.set_unhealthy(
+            "gave up on a batch after retry.max_elapsed: the destination is down or refusing",
+        ),
+        // A permanent refusal is about that batch, not the destination.
+        Delivery::Failed(_) | Delivery::Abandoned => {}
+    }
     let acks = &mut batch.meta_mut().acks;
     match delivery {
         Delivery::Delivered => acks.succeed(),

@@ -2,8 +2,8 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Instant;
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
@@ -39,12 +39,23 @@ impl Lifecycle {
     }
 }
 
+/// How often the heartbeat task runs.
+const BEAT_EVERY: Duration = Duration::from_millis(250);
+
+/// `/healthz` fails once the heartbeat is this late: the runtime's
+/// scheduler has not run a task for that long (tasks hogging every worker, a
+/// deadlock), which is what a restart fixes. Nothing else fails it: a broken
+/// destination is `/readyz`'s business, and restarting weir would not help.
+const WEDGED_AFTER: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 struct AppState {
     registry: MetricsRegistry,
     lifecycle: Lifecycle,
     health: HealthRegistry,
     started: Instant,
+    /// Milliseconds since `started` at the last heartbeat.
+    last_beat: Arc<AtomicU64>,
 }
 
 /// Binds `addr` and serves until `shutdown`; returns the bound address.
@@ -67,10 +78,25 @@ pub async fn start(
         lifecycle,
         health,
         started: Instant::now(),
+        last_beat: Arc::new(AtomicU64::new(0)),
     };
+    let beat = state.clone();
+    let beat_stop = shutdown.clone();
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(BEAT_EVERY);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => beat.last_beat.store(
+                    beat.started.elapsed().as_millis() as u64,
+                    Ordering::Relaxed,
+                ),
+                _ = beat_stop.wait() => break,
+            }
+        }
+    });
     let app = Router::new()
         .route("/metrics", get(metrics))
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .with_state(state);
     let handle = tokio::spawn(async move {
@@ -85,8 +111,7 @@ pub async fn start(
 }
 
 async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
-    let mut text = super::prometheus::render(&s.registry.snapshot());
-    super::process::render(&mut text, s.started);
+    let text = super::prometheus::exposition(&s.registry, s.started);
     (
         [(
             header::CONTENT_TYPE,
@@ -94,6 +119,29 @@ async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
         )],
         text,
     )
+}
+
+/// 200 while the runtime's scheduler runs tasks; 503 naming how late the
+/// heartbeat is once it passes [`WEDGED_AFTER`].
+async fn healthz(State(s): State<AppState>) -> impl IntoResponse {
+    let now = s.started.elapsed().as_millis() as u64;
+    liveness(Duration::from_millis(
+        now.saturating_sub(s.last_beat.load(Ordering::Relaxed)),
+    ))
+}
+
+fn liveness(late: Duration) -> (StatusCode, String) {
+    if late <= WEDGED_AFTER {
+        (StatusCode::OK, "ok\n".to_string())
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "wedged: the runtime has not run its heartbeat task for {:.1}s\n",
+                late.as_secs_f64()
+            ),
+        )
+    }
 }
 
 /// 200 `running` when every pipeline runs and every component is healthy;
@@ -119,4 +167,18 @@ async fn readyz(State(s): State<AppState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "application/json")],
         format!("{body}\n"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn healthz_fails_only_once_the_heartbeat_is_late() {
+        assert_eq!(liveness(Duration::from_millis(300)).0, StatusCode::OK);
+        assert_eq!(liveness(WEDGED_AFTER).0, StatusCode::OK);
+        let (code, body) = liveness(Duration::from_secs(9));
+        assert_eq!(code, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body.contains("9.0s"), "{body}");
+    }
 }
