@@ -11,7 +11,9 @@ use weir_core::{
     ExporterLoad, HealthRegistry, Processor, Receiver, Registry, Signal,
 };
 
-use crate::config::{ComponentEntry, Diagnostic, LoadReport, ServiceConfig, Severity};
+use crate::config::{
+    ComponentEntry, Diagnostic, LoadReport, MetricsLevel, ServiceConfig, Severity,
+};
 use crate::exporter::settings::{HARNESS_KEYS, HarnessSettings, QueueStorage, RetrySettings};
 
 /// A receiver ready to run.
@@ -73,7 +75,11 @@ pub fn build(report: LoadReport, registry: &Registry) -> (Option<BuiltService>, 
     let Some(config) = report.config else {
         return (None, diags);
     };
-    let metrics = MetricsRegistry::new();
+    // `metrics.level: none`: handles that do nothing, an empty `/metrics`.
+    let metrics = match config.telemetry.metrics_level {
+        MetricsLevel::Normal => MetricsRegistry::new(),
+        MetricsLevel::None => MetricsRegistry::disabled(),
+    };
     let health = HealthRegistry::default();
     let mut b = Builder {
         config: &config,

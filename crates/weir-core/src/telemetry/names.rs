@@ -1,4 +1,5 @@
-//! The metric names of DESIGN.md §6, in one place.
+//! The metric names of DESIGN.md §6, in one place. [`ALL`] lists them for
+//! tests that keep docs/telemetry.md and docs/dashboard.json in step.
 
 /// Items a receiver handed to its pipelines.
 pub const RECEIVER_ACCEPTED_ITEMS: &str = "weir_receiver_accepted_items_total";
@@ -24,6 +25,14 @@ pub const EXPORTER_QUEUE_ITEMS: &str = "weir_exporter_queue_items";
 pub const EXPORTER_QUEUE_CAPACITY: &str = "weir_exporter_queue_capacity";
 /// Duration of export calls.
 pub const EXPORTER_SEND_DURATION: &str = "weir_exporter_send_duration_seconds";
+/// Items per batch handed to an exporter (histogram; one observation per
+/// batch, however many attempts it takes).
+pub const EXPORTER_BATCH_SIZE_ITEMS: &str = "weir_exporter_batch_size_items";
+/// Approximate encoded bytes per batch handed to an exporter (histogram).
+pub const EXPORTER_BATCH_SIZE_BYTES: &str = "weir_exporter_batch_size_bytes";
+/// Seconds from the arrival of a batch's first data in weir to its successful
+/// export (histogram; survives restarts with a disk queue).
+pub const EXPORTER_END_TO_END_LATENCY: &str = "weir_exporter_end_to_end_latency_seconds";
 /// Bytes a disk queue's spool takes on disk.
 pub const EXPORTER_SPOOL_BYTES: &str = "weir_exporter_spool_bytes";
 /// Batches in a disk queue's spool not yet delivered.
@@ -75,3 +84,68 @@ pub const PROCESS_RESIDENT_MEMORY: &str = "weir_process_resident_memory_bytes";
 pub const PROCESS_CPU_SECONDS: &str = "weir_process_cpu_seconds_total";
 /// Seconds since the process started.
 pub const PROCESS_UPTIME: &str = "weir_process_uptime_seconds";
+
+/// Every name above, in order of declaration.
+pub const ALL: &[&str] = &[
+    RECEIVER_ACCEPTED_ITEMS,
+    RECEIVER_REFUSED_ITEMS,
+    RECEIVER_TRUNCATED_ITEMS,
+    PROCESSOR_RECEIVED_ITEMS,
+    PROCESSOR_SENT_ITEMS,
+    PROCESSOR_DROPPED_ITEMS,
+    EXPORTER_SENT_ITEMS,
+    EXPORTER_FAILED_ITEMS,
+    EXPORTER_RETRIES,
+    EXPORTER_QUEUE_ITEMS,
+    EXPORTER_QUEUE_CAPACITY,
+    EXPORTER_SEND_DURATION,
+    EXPORTER_BATCH_SIZE_ITEMS,
+    EXPORTER_BATCH_SIZE_BYTES,
+    EXPORTER_END_TO_END_LATENCY,
+    EXPORTER_SPOOL_BYTES,
+    EXPORTER_SPOOL_BATCHES,
+    EXPORTER_SPOOL_FULL,
+    EXPORTER_SPOOL_CORRUPT_FRAMES,
+    EXPORTER_SPOOL_REPLAYED_BATCHES,
+    EXPORTER_CONCURRENCY_LIMIT,
+    CHANNEL_ITEMS,
+    PROCESSOR_BATCH_SIZE_ITEMS,
+    PROCESSOR_BATCH_FLUSHES,
+    PROCESSOR_BATCH_DELAY_TARGET_MS,
+    PROCESSOR_SAMPLE_DECISIONS,
+    PROCESSOR_RATE_LIMIT_KEYS,
+    PROCESSOR_RATE_LIMIT_DELAYED_ITEMS,
+    PROCESSOR_ENRICH_JSON_BODIES_PARSED,
+    EXPORTER_LEDGER_API_CALLS,
+    EXPORTER_LEDGER_API_ERRORS,
+    EXPORTER_LEDGER_TRUNCATED_ITEMS,
+    EXPORTER_LEDGER_RATE_LIMIT_WAIT,
+    EXPORTER_LEDGER_SETTINGS_FETCHES,
+    PROCESS_RESIDENT_MEMORY,
+    PROCESS_CPU_SECONDS,
+    PROCESS_UPTIME,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::ALL;
+
+    #[test]
+    fn all_lists_every_name_once() {
+        let source = include_str!("names.rs");
+        let declared: Vec<&str> = source
+            .lines()
+            .filter_map(|l| l.strip_prefix("pub const "))
+            .filter_map(|l| l.split_once(": &str"))
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(declared.len(), ALL.len(), "ALL misses a name: {declared:?}");
+        let mut unique = ALL.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), ALL.len(), "a name twice");
+        for name in ALL {
+            assert!(name.starts_with("weir_"), "{name}");
+        }
+    }
+}

@@ -1,12 +1,18 @@
 //! Delivering one batch: call the exporter, retry retryable failures with
 //! jittered backoff (never sooner than Retry-After), count the outcome.
+//!
+//! Per batch (never per record) it records the batch's size in items and
+//! bytes, each call's duration, and on success the end-to-end latency from
+//! the batch's arrival in weir (`BatchMeta::received_at`).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::time::Instant;
 use weir_core::telemetry::{
-    ComponentTelemetry, Counter, DURATION_BUCKETS, Histogram, names, reasons,
+    BATCH_BYTES_BUCKETS, BATCH_ITEMS_BUCKETS, ComponentTelemetry, Counter, DURATION_BUCKETS,
+    Histogram, LATENCY_BUCKETS, names, reasons,
 };
 use weir_core::{Batch, ExportError, Exporter, ExporterLoad, Shutdown, Signal};
 
@@ -28,6 +34,23 @@ struct SignalCounters {
     sent: Counter,
     retries: Counter,
     duration: Histogram,
+    batch_items: Histogram,
+    batch_bytes: Histogram,
+    end_to_end: Histogram,
+}
+
+impl SignalCounters {
+    fn new(telemetry: &ComponentTelemetry, s: Signal) -> Self {
+        let histogram = |name, bounds| telemetry.histogram(name, Some(s), &[], bounds);
+        SignalCounters {
+            sent: telemetry.counter(names::EXPORTER_SENT_ITEMS, Some(s), &[]),
+            retries: telemetry.counter(names::EXPORTER_RETRIES, Some(s), &[]),
+            duration: histogram(names::EXPORTER_SEND_DURATION, DURATION_BUCKETS),
+            batch_items: histogram(names::EXPORTER_BATCH_SIZE_ITEMS, BATCH_ITEMS_BUCKETS),
+            batch_bytes: histogram(names::EXPORTER_BATCH_SIZE_BYTES, BATCH_BYTES_BUCKETS),
+            end_to_end: histogram(names::EXPORTER_END_TO_END_LATENCY, LATENCY_BUCKETS),
+        }
+    }
 }
 
 /// Shared by every in-flight delivery of one exporter.
@@ -38,6 +61,9 @@ pub struct Deliverer {
     load: ExporterLoad,
     abort: Shutdown,
     counters: [SignalCounters; 3],
+    /// Items delivered, all signals: the run summary's count, kept here
+    /// because metric handles read 0 when metrics are off.
+    delivered: AtomicU64,
     concurrency: Mutex<AdaptiveConcurrency>,
 }
 
@@ -53,16 +79,7 @@ impl Deliverer {
         abort: Shutdown,
         max_in_flight: usize,
     ) -> Self {
-        let counters = Signal::ALL.map(|s| SignalCounters {
-            sent: telemetry.counter(names::EXPORTER_SENT_ITEMS, Some(s), &[]),
-            retries: telemetry.counter(names::EXPORTER_RETRIES, Some(s), &[]),
-            duration: telemetry.histogram(
-                names::EXPORTER_SEND_DURATION,
-                Some(s),
-                &[],
-                DURATION_BUCKETS,
-            ),
-        });
+        let counters = Signal::ALL.map(|s| SignalCounters::new(&telemetry, s));
         let concurrency = AdaptiveConcurrency::new(
             max_in_flight,
             telemetry.gauge(names::EXPORTER_CONCURRENCY_LIMIT, None, &[]),
@@ -75,6 +92,7 @@ impl Deliverer {
             load,
             abort,
             counters,
+            delivered: AtomicU64::new(0),
             concurrency: Mutex::new(concurrency),
         }
     }
@@ -89,9 +107,9 @@ impl Deliverer {
         self.telemetry.component()
     }
 
-    /// Items delivered so far, all signals.
+    /// Items delivered so far, all signals (right with metrics off too).
     pub fn sent(&self) -> u64 {
-        self.counters.iter().map(|c| c.sent.get()).sum()
+        self.delivered.load(Ordering::Relaxed)
     }
 
     /// Counts `items` as failed for `reason`. Failures are rare, so looking the
@@ -111,6 +129,12 @@ impl Deliverer {
         let signal = batch.signal();
         let items = batch.items();
         let counters = &self.counters[signal.index()];
+        counters.batch_items.observe(items as f64);
+        if counters.batch_bytes.is_enabled() {
+            // Known without work while the received bytes are held or the
+            // edge measured the batch; skipped with metrics off.
+            counters.batch_bytes.observe(batch.size_bytes() as f64);
+        }
         let started = Instant::now();
         let mut backoff = Backoff::new(&self.retry);
         loop {
@@ -133,6 +157,11 @@ impl Deliverer {
             let err = match result {
                 Ok(outcome) => {
                     counters.sent.add(outcome.sent as u64);
+                    self.delivered
+                        .fetch_add(outcome.sent as u64, Ordering::Relaxed);
+                    counters
+                        .end_to_end
+                        .observe(batch.meta().received_at.elapsed().as_secs_f64());
                     if outcome.rejected > 0 {
                         tracing::warn!(
                             component = self.component(),
@@ -169,5 +198,115 @@ impl Deliverer {
                 _ = tokio::time::sleep(wait.min(Duration::from_secs(3600))) => {}
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_core::otlp::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+    use weir_core::telemetry::{Kind, Metric, MetricsRegistry};
+    use weir_core::{BatchMeta, ExportOutcome, async_trait};
+
+    struct Accepting;
+
+    #[async_trait]
+    impl Exporter for Accepting {
+        async fn export(&self, batch: &Batch) -> Result<ExportOutcome, ExportError> {
+            Ok(ExportOutcome::delivered(batch.items()))
+        }
+    }
+
+    /// A deliverer, and the trigger of its abort (a dropped trigger fires).
+    fn deliverer(registry: &MetricsRegistry) -> (Deliverer, weir_core::ShutdownTrigger) {
+        let telemetry = ComponentTelemetry::new(registry.clone(), "sink", Kind::Exporter);
+        let (trigger, abort) = Shutdown::new();
+        let d = Deliverer::new(
+            Arc::new(Accepting),
+            RetrySettings::default(),
+            telemetry,
+            ExporterLoad::new(),
+            abort,
+            1,
+        );
+        (d, trigger)
+    }
+
+    /// `n` log records that arrived `age` ago.
+    fn batch(n: usize, age: Duration) -> Batch {
+        let records = vec![LogRecord::default(); n];
+        let rl = ResourceLogs {
+            scope_logs: vec![ScopeLogs {
+                log_records: records,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut meta = BatchMeta::default();
+        meta.received_at = std::time::Instant::now() - age;
+        Batch::logs(vec![rl], meta)
+    }
+
+    fn histogram(
+        registry: &MetricsRegistry,
+        name: &str,
+    ) -> weir_core::telemetry::HistogramSnapshot {
+        registry
+            .snapshot()
+            .into_iter()
+            .find_map(|s| match s.metric {
+                Metric::Histogram(h)
+                    if s.name == name && s.labels.contains(&("signal", "logs".into())) =>
+                {
+                    Some(h.snapshot())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no {name}"))
+    }
+
+    #[tokio::test]
+    async fn each_batch_records_its_size_and_end_to_end_latency() {
+        let registry = MetricsRegistry::new();
+        let (d, _abort) = deliverer(&registry);
+        let b = batch(700, Duration::from_secs(2));
+        let bytes = b.size_bytes() as f64;
+        assert!(matches!(d.deliver(&b).await, Delivery::Delivered));
+        assert!(matches!(
+            d.deliver(&batch(5, Duration::ZERO)).await,
+            Delivery::Delivered
+        ));
+        assert_eq!(d.sent(), 705);
+
+        let items = histogram(&registry, names::EXPORTER_BATCH_SIZE_ITEMS);
+        assert_eq!((items.count, items.sum), (2, 705.0));
+        let at_512 = BATCH_ITEMS_BUCKETS
+            .iter()
+            .position(|b| *b == 512.0)
+            .unwrap();
+        assert_eq!(items.cumulative[at_512], 1, "700 is above 512");
+        let size = histogram(&registry, names::EXPORTER_BATCH_SIZE_BYTES);
+        assert_eq!(size.count, 2);
+        assert!(size.sum >= bytes && bytes > 0.0, "{} vs {bytes}", size.sum);
+        let e2e = histogram(&registry, names::EXPORTER_END_TO_END_LATENCY);
+        assert_eq!(e2e.count, 2);
+        assert!(e2e.sum >= 2.0 && e2e.sum < 60.0, "{}", e2e.sum);
+        let under_1s = LATENCY_BUCKETS.iter().position(|b| *b == 1.0).unwrap();
+        assert_eq!(e2e.cumulative[under_1s], 1, "one fresh, one 2 s old");
+        assert_eq!(histogram(&registry, names::EXPORTER_SEND_DURATION).count, 2);
+    }
+
+    #[tokio::test]
+    async fn with_metrics_off_nothing_is_recorded_but_sent_still_counts() {
+        let registry = MetricsRegistry::disabled();
+        let (d, _abort) = deliverer(&registry);
+        for _ in 0..3 {
+            assert!(matches!(
+                d.deliver(&batch(10, Duration::ZERO)).await,
+                Delivery::Delivered
+            ));
+        }
+        assert_eq!(d.sent(), 30, "the run summary's delivered count");
+        assert!(registry.snapshot().is_empty());
     }
 }

@@ -2,8 +2,20 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::time::Instant;
 
-use weir_core::telemetry::{Metric, Series};
+use weir_core::telemetry::{Metric, MetricsRegistry, Series};
+
+/// The `/metrics` body: every series of `registry` and the process metrics
+/// (`started` is when the process started); empty with `metrics.level: none`.
+pub fn exposition(registry: &MetricsRegistry, started: Instant) -> String {
+    if !registry.is_enabled() {
+        return String::new();
+    }
+    let mut text = render(&registry.snapshot());
+    super::process::render(&mut text, started);
+    text
+}
 
 /// Renders `series` (plus process metrics) as Prometheus text format 0.0.4.
 pub fn render(series: &[Series]) -> String {
@@ -125,5 +137,27 @@ mod tests {
         assert!(text.contains("le=\"1\"} 1\n"));
         assert!(text.contains("le=\"+Inf\"} 1\n"));
         assert!(text.contains("weir_exporter_send_duration_seconds_count{component=\"file/a\\\"b\",kind=\"exporter\"} 1\n"));
+    }
+
+    #[test]
+    fn metrics_off_serve_nothing_not_even_process_metrics() {
+        let on = MetricsRegistry::new();
+        let text = exposition(&on, Instant::now());
+        assert!(text.contains(names::PROCESS_UPTIME), "{text}");
+        let off = MetricsRegistry::disabled();
+        ComponentTelemetry::new(off.clone(), "x", Kind::Exporter)
+            .counter(names::EXPORTER_SENT_ITEMS, Some(Signal::Logs), &[])
+            .add(1);
+        assert_eq!(exposition(&off, Instant::now()), "");
+    }
+
+    #[test]
+    fn histogram_sums_keep_their_fraction() {
+        let reg = MetricsRegistry::new();
+        ComponentTelemetry::new(reg.clone(), "x", Kind::Exporter)
+            .histogram(names::EXPORTER_END_TO_END_LATENCY, None, &[], &[1.0])
+            .observe(0.25);
+        let text = render(&reg.snapshot());
+        assert!(text.contains("weir_exporter_end_to_end_latency_seconds_sum{component=\"x\",kind=\"exporter\"} 0.25\n"), "{text}");
     }
 }
