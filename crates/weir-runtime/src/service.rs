@@ -10,6 +10,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tracing::Instrument;
 use weir_core::telemetry::names;
 use weir_core::{BatchSink, ComponentId, Emitter, Output, ReceiverContext, Shutdown, Signal};
 
@@ -155,7 +156,11 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
         )
         .map(|task| task.traced(tracer.clone()).reporting(x.delivery_health))
         .map_err(|e| std::io::Error::other(format!("exporter `{}`: {e}", x.id)))?;
-        exporter_tasks.spawn(task.run());
+        // Every log line of a component's task carries its id (span field `component`).
+        exporter_tasks.spawn(
+            task.run()
+                .instrument(tracing::error_span!("exporter", component = %x.id)),
+        );
     }
 
     // Pipelines, wired back to front: each processor emits into the next edge.
@@ -182,7 +187,10 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
                 .telemetry
                 .counter(names::PROCESSOR_SENT_ITEMS, Some(signal), &[]);
             let emitter = Emitter::new(FanOut::new(std::mem::take(&mut next)).into_sink(), sent);
-            processor_tasks.spawn(run_processor(p.processor, rx, emitter, p.telemetry, signal));
+            let span = tracing::error_span!("processor", component = %p.id);
+            processor_tasks.spawn(
+                run_processor(p.processor, rx, emitter, p.telemetry, signal).instrument(span),
+            );
             next = vec![tx];
         }
         for r in &pipeline.receivers {
@@ -209,7 +217,8 @@ pub async fn start(service: BuiltService) -> std::io::Result<RunningService> {
             .with_memory(memory.clone());
         let id = r.id;
         let receiver = r.receiver;
-        receiver_tasks.spawn(async move { (id, receiver.run(cx).await) });
+        let span = tracing::error_span!("receiver", component = %id);
+        receiver_tasks.spawn(async move { (id, receiver.run(cx).await) }.instrument(span));
     }
     drop(receiver_edges);
 

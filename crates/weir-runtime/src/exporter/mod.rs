@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
+use tracing::Instrument;
 use weir_core::telemetry::{ComponentTelemetry, reasons};
 use weir_core::{Batch, ComponentError, ComponentHealth, Exporter, ExporterLoad, Shutdown, Signal};
 
@@ -178,7 +179,8 @@ impl ExporterTask {
                     match b {
                         Some((seq, batch)) => {
                             let d = deliver(self.deliverer.clone(), acker.clone(), self.health.clone(), seq, batch);
-                            in_flight.spawn(traced(self.tracer.clone(), self.deliverer.component().to_string(), d));
+                            // In the exporter's span: the exporter's own log lines carry its id.
+                            in_flight.spawn(traced(self.tracer.clone(), self.deliverer.component().to_string(), d).in_current_span());
                         }
                         None => queue_open = false,
                     }
