@@ -1,6 +1,7 @@
 //! Command-line surface of `weir`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -45,4 +46,26 @@ pub enum Command {
     },
     /// List the components this binary knows.
     Components,
+    /// Watch a running weir: a live table of its components (items/s in and
+    /// out, dropped, queue fill, errors), read from its /metrics endpoint.
+    Top {
+        /// Where weir serves its metrics (`service.telemetry.metrics.address`).
+        #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:8888")]
+        address: String,
+        /// Time between refreshes (and between the two scrapes of `--once`).
+        #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_interval)]
+        interval: Duration,
+        /// Print one table (rates over one interval) and exit.
+        #[arg(long)]
+        once: bool,
+    },
+}
+
+/// A refresh interval: a human duration (`500ms`, `2s`) of at least 100ms.
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s).map_err(|e| format!("{e} (e.g. 500ms, 2s)"))?;
+    if d < Duration::from_millis(100) {
+        return Err("must be at least 100ms".into());
+    }
+    Ok(d)
 }

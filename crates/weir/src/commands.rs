@@ -8,6 +8,7 @@ use weir_runtime::config::{self, Diagnostic, LoadReport, LogFormat, Severity};
 use weir_runtime::service::{self, StopReason};
 
 use crate::cli::{Cli, Command, LogFormatArg};
+use crate::progress::Progress;
 use crate::{DEFAULT_PIPELINE, exit, logging};
 
 pub fn dispatch(registry: &Registry, cli: Cli) -> i32 {
@@ -18,6 +19,11 @@ pub fn dispatch(registry: &Registry, cli: Cli) -> i32 {
             components(registry);
             exit::OK
         }
+        Command::Top {
+            address,
+            interval,
+            once,
+        } => crate::top::run(address, *interval, *once),
     }
 }
 
@@ -100,6 +106,12 @@ fn run(registry: &Registry, cli: &Cli, file: Option<&Path>) -> i32 {
     let Some(built) = built else {
         return exit::FAILURE;
     };
+    // A stdin batch run shows its progress (see progress.rs).
+    let progress = built
+        .receivers
+        .iter()
+        .any(|r| r.id.type_name() == "stdin")
+        .then(|| Progress::start(built.metrics.clone()));
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("weir")
@@ -128,7 +140,11 @@ fn run(registry: &Registry, cli: &Cli, file: Option<&Path>) -> i32 {
     });
     // Receivers may leave a thread blocked on stdin; don't wait for it.
     rt.shutdown_background();
+    logging::flush_repeats();
     let Some(summary) = summary else {
+        if let Some(mut p) = progress {
+            p.stop_live();
+        }
         return exit::FAILURE;
     };
     // `delivered` sums every exporter: one record sent to two exporters counts twice.
@@ -138,6 +154,9 @@ fn run(registry: &Registry, cli: &Cli, file: Option<&Path>) -> i32 {
         reason = ?summary.reason,
         "stopped"
     );
+    if let Some(p) = progress {
+        p.finish(summary.sent);
+    }
     if summary.abandoned > 0 {
         eprintln!(
             "weir: shutdown deadline passed: {} item(s) abandoned",

@@ -14,6 +14,8 @@
 mod cli;
 mod commands;
 mod logging;
+mod progress;
+mod top;
 
 use clap::Parser;
 use weir_core::{ExporterFactory, ProcessorFactory, ReceiverFactory, Registry};
