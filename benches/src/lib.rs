@@ -66,6 +66,7 @@ pub const SCENARIOS: &[&str] = &[
     "stdin-file-json",
     "stdin-file-gzip",
     "otlp-grpc-logs",
+    "otlp-grpc-logs-metrics-off",
     "otlp-grpc-traces",
     "otlp-grpc-metrics",
     "otlp-grpc-logs-zstd",

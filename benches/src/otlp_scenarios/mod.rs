@@ -46,6 +46,9 @@ pub struct PassThrough {
     /// The exporter queues on disk (`queue: { storage: disk }`, default
     /// `fsync: interval`) instead of in memory.
     pub disk_queue: bool,
+    /// `metrics: { level: none }`: weir's own metrics off, to measure what
+    /// they cost against the same scenario with them on (issue 9).
+    pub metrics_off: bool,
 }
 
 /// The four built-in processors as an edge gateway would run them (the
@@ -88,6 +91,16 @@ pub const PASS_THROUGH: &[PassThrough] = &[
         export_compression: "none",
         processors: None,
         disk_queue: false,
+        metrics_off: false,
+    },
+    PassThrough {
+        name: "otlp-grpc-logs-metrics-off",
+        protocol: Protocol::Grpc,
+        signal: Signal::Logs,
+        export_compression: "none",
+        processors: None,
+        disk_queue: false,
+        metrics_off: true,
     },
     PassThrough {
         name: "otlp-grpc-traces",
@@ -96,6 +109,7 @@ pub const PASS_THROUGH: &[PassThrough] = &[
         export_compression: "none",
         processors: None,
         disk_queue: false,
+        metrics_off: false,
     },
     PassThrough {
         name: "otlp-grpc-metrics",
@@ -104,6 +118,7 @@ pub const PASS_THROUGH: &[PassThrough] = &[
         export_compression: "none",
         processors: None,
         disk_queue: false,
+        metrics_off: false,
     },
     PassThrough {
         name: "otlp-grpc-logs-zstd",
@@ -112,6 +127,7 @@ pub const PASS_THROUGH: &[PassThrough] = &[
         export_compression: "zstd",
         processors: None,
         disk_queue: false,
+        metrics_off: false,
     },
     PassThrough {
         name: "otlp-grpc-logs-processors",
@@ -120,6 +136,7 @@ pub const PASS_THROUGH: &[PassThrough] = &[
         export_compression: "none",
         processors: Some(ALL_FOUR),
         disk_queue: false,
+        metrics_off: false,
     },
     PassThrough {
         name: "otlp-grpc-logs-disk",
@@ -128,6 +145,7 @@ pub const PASS_THROUGH: &[PassThrough] = &[
         export_compression: "none",
         processors: None,
         disk_queue: true,
+        metrics_off: false,
     },
     PassThrough {
         name: "otlp-http-logs",
@@ -136,6 +154,7 @@ pub const PASS_THROUGH: &[PassThrough] = &[
         export_compression: "none",
         processors: None,
         disk_queue: false,
+        metrics_off: false,
     },
 ];
 
@@ -262,6 +281,17 @@ pub fn pass_through(env: &BenchEnv, p: &PassThrough) -> Result<BenchResult, Stri
         );
         yaml = yaml.replacen(&compression, &queue, 1);
     }
+    if p.metrics_off {
+        // Both runs count (`address: none` keeps the counters); this one does not.
+        yaml = yaml.replacen(
+            "metrics: { address: none }",
+            "metrics: { address: none, level: none }",
+            1,
+        );
+        if !yaml.contains("level: none") {
+            return Err("the pipeline's metrics line changed: cannot switch metrics off".into());
+        }
+    }
     let weir = Weir::start(env, &scratch(env, p.name), &yaml, pinned)?;
     let mut cfg = LoadConfig::new(endpoint(&weir, p.protocol), p.protocol, p.signal);
     flat_out(&mut cfg, env.quick);
@@ -279,7 +309,7 @@ pub fn pass_through(env: &BenchEnv, p: &PassThrough) -> Result<BenchResult, Stri
         peak_rss: usage.peak_rss,
         errors: report.error_count() + exit_error(code) + sink.invalid(),
         note: format!(
-            "{} {} x{} in flight, {:.0} req/s of {}; {}{}export {}; weir cpu {:.0}% of a core; ack {}; refused {}; drain {:.2} s; {}{}",
+            "{} {} x{} in flight, {:.0} req/s of {}; {}{}{}export {}; weir cpu {:.0}% of a core; ack {}; refused {}; drain {:.2} s; {}{}",
             p.protocol,
             p.signal,
             cfg.concurrency,
@@ -295,6 +325,7 @@ pub fn pass_through(env: &BenchEnv, p: &PassThrough) -> Result<BenchResult, Stri
             } else {
                 ""
             },
+            if p.metrics_off { "metrics off; " } else { "" },
             p.export_compression,
             usage.cpu_percent(),
             fmt_p50_p99(&report.ok_latency),
