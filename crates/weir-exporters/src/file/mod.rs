@@ -77,7 +77,9 @@ impl FileExporter {
         job: impl FnOnce(&mut FileWriter) -> Result<T, ExportError> + Send + 'static,
     ) -> Result<T, ExportError> {
         let writer = Arc::clone(&self.writer);
-        tokio::task::spawn_blocking(move || job(&mut lock(&writer)))
+        // Rotation and write errors log in the exporter's span.
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| job(&mut lock(&writer))))
             .await
             .map_err(|e| ExportError::permanent("panic", format!("file writer failed: {e}")))?
     }

@@ -17,6 +17,7 @@ use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
+use tracing::Instrument as _;
 use weir_core::{ComponentError, Shutdown};
 
 /// A client gets this long to finish its TLS handshake.
@@ -105,20 +106,27 @@ pub(crate) async fn serve<H, Fut, B>(
         let watcher = graceful.watcher();
         let builder = builder.clone();
         let tls = tls.clone();
-        tokio::spawn(async move {
-            match tls {
-                None => serve_conn(&builder, stream, service, watcher, peer).await,
-                Some(tls) => {
-                    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.accept(stream)).await {
-                        Ok(Ok(stream)) => {
-                            serve_conn(&builder, stream, service, watcher, peer).await
+        // Connection tasks log in the receiver's span, so their lines name it.
+        tokio::spawn(
+            async move {
+                match tls {
+                    None => serve_conn(&builder, stream, service, watcher, peer).await,
+                    Some(tls) => {
+                        match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, tls.accept(stream)).await
+                        {
+                            Ok(Ok(stream)) => {
+                                serve_conn(&builder, stream, service, watcher, peer).await
+                            }
+                            Ok(Err(e)) => {
+                                tracing::debug!(%peer, error = %e, "TLS handshake failed")
+                            }
+                            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                         }
-                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
-                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
                     }
                 }
             }
-        });
+            .in_current_span(),
+        );
     }
     drop(listener);
     if tokio::time::timeout(grace, graceful.shutdown())

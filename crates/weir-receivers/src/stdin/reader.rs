@@ -31,9 +31,11 @@ pub(super) fn spawn_reader(
     name: &str,
 ) -> io::Result<mpsc::Receiver<Chunk>> {
     let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+    // The thread logs in the receiver's span, so its lines name it.
+    let span = tracing::Span::current();
     std::thread::Builder::new()
         .name(format!("{name}-reader"))
-        .spawn(move || read_loop(source, &tx))?;
+        .spawn(move || span.in_scope(|| read_loop(source, &tx)))?;
     Ok(rx)
 }
 
