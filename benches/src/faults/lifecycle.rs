@@ -126,3 +126,65 @@ pub fn kill9(env: &BenchEnv, queue: Queue) -> Result<FaultReport, String> {
     ));
     Ok(rig.finish(&arrivals))
 }
+
+/// `faults-sigterm-disk`: disk queue and acknowledgements, fixed ports; the
+/// sink goes down, a backlog builds in the spool, and SIGTERM comes while the
+/// load goes on. weir must give up delivering at `shutdown_timeout`, keep
+/// the backlog in the spool and exit 0; restarted with the sink back, it
+/// delivers everything.
+pub fn sigterm_disk(env: &BenchEnv) -> Result<FaultReport, String> {
+    let (items, rate) = pick(env, (100, 20.0), (500, 20.0));
+    let (warm, down, after) = pick(env, (2, 2, 2), (10, 20, 10));
+    let shutdown_timeout = Duration::from_secs(3);
+    let mut rig = Rig::new(
+        env,
+        "faults-sigterm-disk",
+        MAX_IN_FLIGHT * items as u64,
+        RSS_BUDGET,
+    )?;
+    let mut sink = rig.sink(Duration::ZERO)?;
+    let arrivals = sink.arrivals().ok_or("sink records no ids")?;
+    let sink_addr = sink.grpc_addr.ok_or("sink has no gRPC address")?;
+    let extra = format!(
+        "    queue: {{ storage: disk, path: {}, max_bytes: 64MiB, fsync: interval }}\n",
+        rig.dir.join("spool").display()
+    );
+    let mut p = Pipeline::new("otlp", otlp_exporter(sink_addr, "grpc", &extra));
+    p.acknowledgements = true;
+    p.shutdown_timeout = "3s";
+    (p.grpc_port, p.http_port) = free_ports()?;
+    let weir = rig.start_weir(&p)?;
+    let load = rig.load(&LoadSpec::new(weir.grpc(), Protocol::Grpc, items, rate))?;
+    std::thread::sleep(Duration::from_secs(warm));
+    rig.rt.block_on(sink.down());
+    std::thread::sleep(Duration::from_secs(down));
+    let backlog = rig.sends.acked_items().saturating_sub(arrivals.total());
+    let took = rig.stop_weir(weir)?;
+    rig.rt
+        .block_on(sink.up())
+        .map_err(|e| format!("sink back up: {e}"))?;
+    let weir = rig.start_weir(&p)?;
+    let mut recovery = super::rig::Recovery::start(&rig.sends);
+    std::thread::sleep(Duration::from_secs(after));
+    rig.stop_load(load);
+    rig.wait_delivered(&arrivals, DRAIN);
+    recovery.poll(&arrivals);
+    rig.report.recovery = recovery.took;
+    rig.stop_weir(weir)?;
+    rig.note(format!(
+        "SIGTERM with the sink down and about {backlog} acknowledged records not yet delivered; weir exited {:.2} s later (shutdown_timeout {} s)",
+        took.as_secs_f64(),
+        shutdown_timeout.as_secs()
+    ));
+    if took > shutdown_timeout + EXIT_SLACK {
+        rig.broke(format!(
+            "weir took {:.2} s to exit after SIGTERM, shutdown_timeout is {} s",
+            took.as_secs_f64(),
+            shutdown_timeout.as_secs()
+        ));
+    }
+    if backlog == 0 {
+        rig.broke("nothing was waiting in the spool at SIGTERM: the restart tested nothing");
+    }
+    Ok(rig.finish(&arrivals))
+}

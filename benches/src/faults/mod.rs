@@ -50,6 +50,7 @@ pub const FAULT_SCENARIOS: &[&str] = &[
     "faults-sigterm",
     "faults-overload",
     "faults-kill9",
+    "faults-sigterm-disk",
     "faults-spool-full",
     "faults-disk-full",
 ];
@@ -75,6 +76,7 @@ pub fn run(name: &str, env: &BenchEnv) -> Option<Result<FaultReport, String>> {
         "faults-overload" => pressure::overload(env),
         "faults-kill9" => lifecycle::kill9(env, lifecycle::Queue::Disk),
         "faults-kill9-memory-control" => lifecycle::kill9(env, lifecycle::Queue::Memory),
+        "faults-sigterm-disk" => lifecycle::sigterm_disk(env),
         "faults-spool-full" => spool::spool_full(env, spool::Limit::MaxBytes),
         "faults-disk-full" => spool::spool_full(env, spool::Limit::Tmpfs),
         _ => return None,

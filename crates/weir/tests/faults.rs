@@ -140,3 +140,12 @@ fn a_full_disk_under_the_spool_pushes_back_and_loses_nothing_acknowledged() {
     }
     assert_held(&run("faults-disk-full"));
 }
+
+#[test]
+fn sigterm_with_the_destination_down_keeps_the_spool_for_the_next_start() {
+    // The scenario breaks a bound unless weir exited within shutdown_timeout
+    // with a backlog in the spool; the restart must deliver all of it.
+    let r = run("faults-sigterm-disk");
+    assert_held(&r);
+    assert_eq!(r.exits.len(), 2, "two runs, both stopped with SIGTERM");
+}
