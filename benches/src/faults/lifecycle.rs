@@ -165,7 +165,7 @@ pub fn sigterm_disk(env: &BenchEnv) -> Result<FaultReport, String> {
         .map_err(|e| format!("sink back up: {e}"))?;
     let weir = rig.start_weir(&p)?;
     let mut recovery = super::rig::Recovery::start(&rig.sends);
-    std::thread::sleep(Duration::from_secs(after));
+    rig.sleep(Duration::from_secs(after), || recovery.poll(&arrivals));
     rig.stop_load(load);
     rig.wait_delivered(&arrivals, DRAIN);
     recovery.poll(&arrivals);
