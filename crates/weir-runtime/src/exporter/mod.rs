@@ -9,6 +9,7 @@ mod concurrency;
 mod delivery;
 pub mod disk_queue;
 pub mod settings;
+mod turns;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,7 @@ use crate::timer::ComponentTimer;
 use delivery::{Deliverer, Delivery};
 use disk_queue::{DiskQueue, SpoolAcker};
 use settings::{HarnessSettings, QueueStorage};
+use turns::{Turn, Turns};
 
 /// What an exporter task reports when it ends.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +152,7 @@ impl ExporterTask {
             Source::Disk(q) => Some(q.acker()),
             Source::Memory(_) => None,
         };
+        let mut turns = Turns::new();
         let mut queue_open = true;
         let mut abandoning = false;
         while queue_open || !in_flight.is_empty() {
@@ -178,7 +181,8 @@ impl ExporterTask {
                 b = self.source.next(), if queue_open && !abandoning && room => {
                     match b {
                         Some((seq, batch)) => {
-                            let d = deliver(self.deliverer.clone(), acker.clone(), self.health.clone(), seq, batch);
+                            // The turn is taken here, in queue order: the calls start in it.
+                            let d = deliver(self.deliverer.clone(), acker.clone(), self.health.clone(), turns.take(), seq, batch);
                             // In the exporter's span: the exporter's own log lines carry its id.
                             in_flight.spawn(traced(self.tracer.clone(), self.deliverer.component().to_string(), d).in_current_span());
                         }
@@ -271,11 +275,12 @@ async fn deliver(
     deliverer: Arc<Deliverer>,
     acker: Option<SpoolAcker>,
     health: DeliveryHealth,
+    turn: Turn,
     seq: Option<Seq>,
     mut batch: Batch,
 ) -> Finished {
     let delivery = {
-        let attempt = deliverer.deliver(&batch);
+        let attempt = turn.run(deliverer.deliver(&batch));
         tokio::pin!(attempt);
         tokio::select! {
             d = &mut attempt => d,
