@@ -16,22 +16,28 @@
 //!   its pipeline ends in (send latency, queue fill, throttling).
 //! - [`ack`]: delivery acknowledgements, and [`memory`]: the process's memory
 //!   budget that receivers respect.
+//! - [`testing`]: batches in one line, a harness that runs a processor as the
+//!   runtime does (its timer under a paused clock, its counters read back),
+//!   and readers of the output for assertions.
 //!
 //! Components never touch channels, timers or metrics registries directly: the
-//! runtime hands them what they need.
+//! runtime hands them what they need. A custom binary adds its factories to
+//! the built-in ones with `weir::Distribution` (the `weir` crate) and keeps the
+//! whole CLI. `docs/plugins.md` in the repository is the tutorial, with the
+//! rules components follow and what this crate promises to keep stable;
+//! `examples/custom-processor` is a complete plugin crate.
 //!
 //! ## A processor, end to end
 //!
 //! ```
 //! use async_trait::async_trait;
 //! use serde::Deserialize;
-//! use weir_core::telemetry::{Counter, Kind};
-//! use weir_core::testing::CollectSink;
+//! use weir_core::telemetry::Counter;
+//! use weir_core::testing::{ProcessorHarness, log, logs};
 //! use weir_core::{
-//!     Batch, BatchMeta, BuildContext, ComponentConfig, ComponentError, ConfigError, Emitter,
-//!     Processor, ProcessorFactory, Signal,
+//!     Batch, BuildContext, ComponentConfig, ComponentError, ConfigError, Emitter, Processor,
+//!     ProcessorFactory, Signal,
 //! };
-//! use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 //!
 //! /// Drops log records below a severity number.
 //! #[derive(Deserialize)]
@@ -74,21 +80,21 @@
 //!     }
 //! }
 //!
-//! # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
-//! let cx = BuildContext::for_test("min_severity", Kind::Processor, &[Signal::Logs]);
-//! let cfg = ComponentConfig::from_yaml("min: 13").unwrap();
-//! let mut p = MinSeverityFactory.build(&cfg, &cx).unwrap();
-//!
-//! let record = |sev| LogRecord { severity_number: sev, ..Default::default() };
-//! let batch = Batch::logs(vec![ResourceLogs {
-//!     scope_logs: vec![ScopeLogs { log_records: vec![record(9), record(17)], ..Default::default() }],
-//!     ..Default::default()
-//! }], BatchMeta::default());
-//!
-//! let sink = CollectSink::new();
-//! p.process(batch, &mut sink.emitter()).await.unwrap();
-//! assert_eq!(sink.items(), 1);
+//! // Its test, with `weir_core::testing`: in a test crate this body is an
+//! // `async fn` under #[tokio::test(start_paused = true)].
+//! # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true)
+//! #     .build().unwrap().block_on(async {
+//! let mut h = ProcessorHarness::new(&MinSeverityFactory, "min: 13");
+//! let out = h
+//!     .process(logs([log("tick").severity(9), log("disk full").severity(17)]))
+//!     .await
+//!     .unwrap();
+//! assert_eq!(out.bodies(), ["disk full"]);
+//! assert_eq!(h.dropped("below_min_severity"), 1);
 //! # });
+//!
+//! // Its binary (depending on the `weir` crate):
+//! // fn main() { weir::Distribution::builtin().processor(MinSeverityFactory).main() }
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
