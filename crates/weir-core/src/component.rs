@@ -114,6 +114,14 @@ pub trait ReceiverFactory: Send + Sync {
         cfg: &ComponentConfig,
         cx: &BuildContext,
     ) -> Result<Box<dyn Receiver>, ConfigError>;
+
+    /// Its config as a JSON Schema, for `weir schema` and the generated
+    /// reference (`weir components --markdown`): usually
+    /// [`schema::for_config`](crate::schema::for_config) of the config struct
+    /// that `build` parses. Default: `None` (undescribed: any mapping passes).
+    fn config_schema(&self) -> Option<crate::schema::Schema> {
+        None
+    }
 }
 
 /// A source of telemetry. One instance serves every pipeline that names it.
@@ -145,6 +153,14 @@ pub trait ProcessorFactory: Send + Sync {
         cfg: &ComponentConfig,
         cx: &BuildContext,
     ) -> Result<Box<dyn Processor>, ConfigError>;
+
+    /// Its config as a JSON Schema, for `weir schema` and the generated
+    /// reference (`weir components --markdown`): usually
+    /// [`schema::for_config`](crate::schema::for_config) of the config struct
+    /// that `build` parses. Default: `None` (undescribed: any mapping passes).
+    fn config_schema(&self) -> Option<crate::schema::Schema> {
+        None
+    }
 }
 
 /// Transforms batches. Runs as its own task; never block inside it (hand CPU-heavy
@@ -186,6 +202,14 @@ pub trait ExporterFactory: Send + Sync {
         cfg: &ComponentConfig,
         cx: &BuildContext,
     ) -> Result<Box<dyn Exporter>, ConfigError>;
+
+    /// Its config as a JSON Schema, for `weir schema` and the generated
+    /// reference (`weir components --markdown`): usually
+    /// [`schema::for_config`](crate::schema::for_config) of the config struct
+    /// that `build` parses. Default: `None` (undescribed: any mapping passes).
+    fn config_schema(&self) -> Option<crate::schema::Schema> {
+        None
+    }
 
     /// Whether the harness should retry this exporter's batches until they are
     /// delivered unless the config says otherwise (`retry.max_elapsed: 0`),

@@ -14,6 +14,9 @@
 //! - [`telemetry`]: atomic counters registered under the standard names.
 //! - [`Downstream`]: what the runtime reports to a processor about the exporters
 //!   its pipeline ends in (send latency, queue fill, throttling).
+//! - [`schema`]: a factory's config described as a JSON Schema (with
+//!   [`schemars`](schema::schemars), re-exported), for `weir schema` and the
+//!   generated reference.
 //! - [`ack`]: delivery acknowledgements, and [`memory`]: the process's memory
 //!   budget that receivers respect.
 //! - [`testing`]: batches in one line, a harness that runs a processor as the
@@ -109,6 +112,7 @@ mod flow;
 mod health;
 pub mod memory;
 mod registry;
+pub mod schema;
 mod signal;
 pub mod telemetry;
 pub mod testing;
