@@ -3,7 +3,11 @@
 //! `protoc`).
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let proto_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read at run time: `env!` would bake in the checkout that first compiled
+    // this script, and a second checkout sharing the target folder would then
+    // look for the protos in the first one.
+    let manifest_dir = std::env::var("CARGO_MANIFEST_DIR")?;
+    let proto_dir = std::path::Path::new(&manifest_dir).join("../../proto");
     let spool = proto_dir.join("spool.proto");
     println!("cargo:rerun-if-changed={}", spool.display());
 
