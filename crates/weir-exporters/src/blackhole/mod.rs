@@ -4,18 +4,22 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_core::{
     Batch, BuildContext, ComponentConfig, ConfigError, ExportError, ExportOutcome, Exporter,
     ExporterFactory, Signal, async_trait,
 };
 
-/// `blackhole` config.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Counts and discards everything: a sink that costs nothing for benchmarks, and
+/// with `delay` a slow destination for tests.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlackholeConfig {
-    /// Time each export call takes (default 0s), to stand in for a slow destination.
+    /// Time each export call takes, to stand in for a slow destination.
+    /// Default: `0s`.
     #[serde(default, with = "humantime_serde")]
+    #[schemars(with = "weir_core::schema::HumanDuration")]
     pub delay: Duration,
 }
 
@@ -31,6 +35,9 @@ impl ExporterFactory for BlackholeExporterFactory {
     }
     fn signals(&self) -> &'static [Signal] {
         &[Signal::Logs, Signal::Traces, Signal::Metrics]
+    }
+    fn config_schema(&self) -> Option<weir_core::schema::Schema> {
+        Some(weir_core::schema::for_config::<BlackholeConfig>())
     }
     fn build(
         &self,

@@ -1,9 +1,12 @@
 //! The `debug` exporter's configuration.
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-/// Configuration of the `debug` exporter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+/// Prints a summary line per batch on stderr
+/// (`debug: logs batch: 1000 items, 1 resources, 312345 bytes`), or every record
+/// too. For trying pipelines out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DebugExporterConfig {
     /// How much to print per batch. Default: `basic`.
@@ -12,10 +15,10 @@ pub struct DebugExporterConfig {
 }
 
 /// How much the `debug` exporter prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Verbosity {
-    /// One summary line per batch. The default.
+    /// One summary line per batch.
     #[default]
     Basic,
     /// The summary line, then one line per log record, span or metric.

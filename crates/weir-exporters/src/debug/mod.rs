@@ -33,6 +33,9 @@ impl ExporterFactory for DebugExporterFactory {
         &Signal::ALL
     }
 
+    fn config_schema(&self) -> Option<weir_core::schema::Schema> {
+        Some(weir_core::schema::for_config::<DebugExporterConfig>())
+    }
     fn build(
         &self,
         cfg: &ComponentConfig,

@@ -3,10 +3,14 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use weir_core::{ByteSize, ConfigError, Signal};
 
-/// Configuration of the `file` exporter.
+/// Writes batches to a file: OTLP/JSON lines, as the OpenTelemetry Collector's
+/// file exporter writes them, or length-prefixed OTLP protobuf; with gzip and
+/// size-based rotation. Write errors are retried by the harness; their messages
+/// name the path.
 ///
 /// ```yaml
 /// exporters:
@@ -17,11 +21,11 @@ use weir_core::{ByteSize, ConfigError, Signal};
 ///     rotation: { max_bytes: 100MiB, max_backups: 5 }
 ///     flush_interval: 1s
 /// ```
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FileExporterConfig {
-    /// The active file. Required; no default. Parent folders are created on first
-    /// write, and an existing file is appended to.
+    /// The active file. Parent folders are created on first write, and an
+    /// existing file is appended to.
     pub path: PathBuf,
     /// What each batch becomes in the file. Default: `json`.
     #[serde(default)]
@@ -35,27 +39,29 @@ pub struct FileExporterConfig {
     /// How often buffered data is flushed to the file (also flushed at shutdown).
     /// Default: `1s`.
     #[serde(default = "default_flush_interval", with = "humantime_serde")]
+    #[schemars(with = "weir_core::schema::HumanDuration")]
     pub flush_interval: Duration,
 }
 
 /// The file's record format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FileFormat {
-    /// One OTLP/JSON export request per line (the OTLP file exporter format).
-    /// The default.
+    /// One OTLP/JSON export request per line (hex ids, lowerCamelCase keys,
+    /// 64-bit integers as strings), the OTLP file exporter format.
     #[default]
     Json,
     /// Frames of a 4-byte big-endian length followed by the protobuf bytes of an
-    /// OTLP export request, as received when nobody changed them.
+    /// OTLP export request, as received when nobody changed them (one signal
+    /// per file).
     Proto,
 }
 
 /// The file's compression.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FileCompression {
-    /// Plain bytes. The default.
+    /// Plain bytes.
     #[default]
     None,
     /// One gzip stream per file (level 1), closed on rotation and shutdown so
@@ -64,11 +70,12 @@ pub enum FileCompression {
 }
 
 /// When to start a new file, and how many old ones to keep.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RotationConfig {
     /// Rotate once the active file holds this many bytes on disk (after
     /// compression), checked after each batch, so a file ends on a whole batch.
+    /// Rotated files are named `<stem>-<UTC time>-<seq>.<ext>`.
     /// Default: `0`, no rotation.
     #[serde(default)]
     pub max_bytes: ByteSize,

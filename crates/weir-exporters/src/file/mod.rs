@@ -45,6 +45,9 @@ impl ExporterFactory for FileExporterFactory {
         &Signal::ALL
     }
 
+    fn config_schema(&self) -> Option<weir_core::schema::Schema> {
+        Some(weir_core::schema::for_config::<FileExporterConfig>())
+    }
     fn build(
         &self,
         cfg: &ComponentConfig,

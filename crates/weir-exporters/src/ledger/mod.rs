@@ -75,6 +75,9 @@ impl ExporterFactory for LedgerExporterFactory {
         &[Signal::Logs]
     }
 
+    fn config_schema(&self) -> Option<weir_core::schema::Schema> {
+        Some(weir_core::schema::for_config::<LedgerConfig>())
+    }
     fn build(
         &self,
         cfg: &ComponentConfig,

@@ -70,6 +70,9 @@ impl ExporterFactory for OtlpExporterFactory {
         &Signal::ALL
     }
 
+    fn config_schema(&self) -> Option<weir_core::schema::Schema> {
+        Some(weir_core::schema::for_config::<OtlpExporterConfig>())
+    }
     fn build(
         &self,
         cfg: &ComponentConfig,

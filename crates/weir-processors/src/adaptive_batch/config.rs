@@ -2,10 +2,15 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 use weir_core::{ByteSize, ComponentConfig, ConfigError};
 
-/// Configuration of the `adaptive_batch` processor.
+/// Merges incoming batches by resource and scope into compact ones, and sends
+/// them when they reach `max_items` or `max_bytes` or have waited long enough,
+/// where "long enough" adapts to the arrival rate and to the exporters' latency,
+/// queue fill and throttling. Put it last in a pipeline, in front of exporters
+/// that pay per request.
 ///
 /// ```yaml
 /// processors:
@@ -16,7 +21,9 @@ use weir_core::{ByteSize, ComponentConfig, ConfigError};
 ///     target_latency: 100ms
 ///     max_delay: 500ms
 /// ```
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+///
+/// How the delay adapts, the metrics it adds and tuning: [processors/adaptive_batch.md](processors/adaptive_batch.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdaptiveBatchConfig {
     /// Most items (log records, spans, metric data points) in one emitted
@@ -25,22 +32,25 @@ pub struct AdaptiveBatchConfig {
     pub max_items: usize,
     /// Largest encoded size (the OTLP export request in protobuf) of one
     /// emitted batch. A single item larger than this is emitted alone. At least
-    /// 1 byte. Default: `4MB` (4,000,000 bytes: under the common 4 MiB gRPC
-    /// message limit with room for framing).
+    /// 1 byte. Default: `4000000` (`4MB`: under the common 4 MiB gRPC
+    /// message limit, with room for framing).
     #[serde(default = "default_max_bytes")]
     pub max_bytes: ByteSize,
     /// Shortest time a batch waits for more data: the delay under light
     /// traffic. More than 0. Default: `5ms`.
     #[serde(default = "default_min_delay", with = "humantime_serde")]
+    #[schemars(with = "weir_core::schema::HumanDuration")]
     pub min_delay: Duration,
     /// The latency the controller aims at when traffic is heavy and the
     /// downstream keeps up. Between `min_delay` and `max_delay`.
     /// Default: `100ms`.
     #[serde(default = "default_target_latency", with = "humantime_serde")]
+    #[schemars(with = "weir_core::schema::HumanDuration")]
     pub target_latency: Duration,
     /// Longest time a batch waits for more data, reached when the downstream
     /// pushes back. At least `min_delay`. Default: `500ms`.
     #[serde(default = "default_max_delay", with = "humantime_serde")]
+    #[schemars(with = "weir_core::schema::HumanDuration")]
     pub max_delay: Duration,
 }
 

@@ -82,6 +82,9 @@ impl ProcessorFactory for AdaptiveBatchProcessorFactory {
         &Signal::ALL
     }
 
+    fn config_schema(&self) -> Option<weir_core::schema::Schema> {
+        Some(weir_core::schema::for_config::<AdaptiveBatchConfig>())
+    }
     fn build(
         &self,
         cfg: &ComponentConfig,

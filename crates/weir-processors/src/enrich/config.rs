@@ -3,11 +3,17 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use weir_core::{ComponentConfig, ConfigError};
 
-/// Configuration of the `enrich` processor. Every section is optional; an empty
-/// config only computes error fingerprints.
+/// Adds, derives and masks attributes of logs, spans and metric resources:
+/// attribute actions (`insert`, `upsert`, `update`, `delete`, `rename`, `hash`)
+/// on records or resources, host/OS/process/service detectors, JSON bodies to
+/// attributes (as `stdin` maps them), Domain-Action-Status markers, lookup tables
+/// from CSV or YAML, secret masking in attributes and bodies, and error
+/// fingerprints. Every section is optional; an empty config only computes error
+/// fingerprints.
 ///
 /// ```yaml
 /// processors:
@@ -22,7 +28,10 @@ use weir_core::{ComponentConfig, ConfigError};
 ///       - { file: /etc/weir/users.csv, key: user.id, columns: [team, tier] }
 ///     mask: {}
 /// ```
-#[derive(Debug, Clone, Deserialize)]
+///
+/// What each section does in detail, and the metrics it adds: [processors/enrich.md](processors/enrich.md)
+/// (Domain-Action-Status markers: [reference/enrich-das.md](reference/enrich-das.md)).
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnrichConfig {
     /// Attribute actions, applied in order. Default: none.
@@ -52,10 +61,10 @@ pub struct EnrichConfig {
 }
 
 /// Where an attribute action applies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Target {
-    /// The log record's or span's attributes (the default).
+    /// The log record's or span's attributes.
     #[default]
     Record,
     /// The resource's attributes.
@@ -63,10 +72,10 @@ pub enum Target {
 }
 
 /// What an attribute action does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ActionKind {
-    /// Set `value` only when `key` is absent (the default).
+    /// Set `value` only when `key` is absent.
     #[default]
     Insert,
     /// Set `value`, replacing any existing one.
@@ -82,28 +91,30 @@ pub enum ActionKind {
 }
 
 /// One attribute action.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AttributeConfig {
     /// The attribute key.
     pub key: String,
-    /// Default: `insert`.
+    /// What the action does. Default: `insert`.
     #[serde(default)]
     pub action: ActionKind,
     /// The value for `insert`, `upsert` and `update`: a string (with
     /// `${env:NAME}` expanded at build time), number or boolean.
     #[serde(default)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub value: Option<yaml_serde::Value>,
     /// The new key for `rename`.
     #[serde(default)]
     pub to: Option<String>,
-    /// `record` (default) or `resource`.
+    /// Whose attributes: `record` (the log record's or span's) or `resource`.
+    /// Default: `record`.
     #[serde(default)]
     pub target: Target,
 }
 
 /// Resource detectors: each fills its attribute only when absent.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DetectorsConfig {
     /// `host.name` from `/proc/sys/kernel/hostname` or `/etc/hostname`.
@@ -121,7 +132,7 @@ pub struct DetectorsConfig {
 }
 
 /// Domain-Action-Status markers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DasConfig {
     /// Attribute the markers are written to. Default: `das.markers`.
@@ -139,7 +150,7 @@ pub struct DasConfig {
     /// used when the attribute is absent. Default: `event.name`.
     #[serde(default = "default_event_name_key")]
     pub event_name_key: String,
-    /// Add `http.status_class` and `http.success`/`http.client_error`/
+    /// Add `http.status_class` and `http.success`, `http.client_error` or
     /// `http.server_error` from the status code. Default: `true`.
     #[serde(default = "yes")]
     pub http_fields: bool,
@@ -152,13 +163,14 @@ pub struct DasConfig {
 }
 
 /// One user set of markers, inline or from a YAML file with the same three maps.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DasSetConfig {
     /// A name for error messages.
     #[serde(default)]
     pub name: Option<String>,
-    /// Default: `0` (ties with the built-in set go to the user set).
+    /// The set's rank: a higher one wins over a lower one. Default: `0` (ties
+    /// with the built-in set go to the user set).
     #[serde(default)]
     pub priority: i32,
     /// A YAML file with `domain`, `action` and `status` maps, merged under the
@@ -177,7 +189,7 @@ pub struct DasSetConfig {
 }
 
 /// The contents of a DAS set file.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DasTablesFile {
     /// Domain value → marker.
@@ -192,7 +204,7 @@ pub struct DasTablesFile {
 }
 
 /// A lookup table keyed by an attribute.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupConfig {
     /// A `.csv` file (header row) or a `.yaml`/`.yml` file (a map from key to a
@@ -209,11 +221,11 @@ pub struct LookupConfig {
 }
 
 /// Secret masking.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MaskConfig {
     /// Attribute keys containing one of these (case-insensitive) have their
-    /// whole value replaced. Default: the list in the docs.
+    /// whole value replaced.
     #[serde(default = "default_mask_keys")]
     pub keys: Vec<String>,
     /// Extra regexes: every match in a string value or body is replaced.

@@ -75,6 +75,9 @@ impl ProcessorFactory for EnrichProcessorFactory {
         &Signal::ALL
     }
 
+    fn config_schema(&self) -> Option<weir_core::schema::Schema> {
+        Some(weir_core::schema::for_config::<EnrichConfig>())
+    }
     fn build(
         &self,
         cfg: &ComponentConfig,

@@ -2,10 +2,15 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use weir_core::{ComponentConfig, ConfigError};
 
-/// Configuration of the `rate_limit` processor.
+/// Limits how much data passes per second with token buckets, counted in items,
+/// bytes or batches, for everything or per key (a resource attribute, a record
+/// attribute or the client's authenticated subject), in a bounded key table with
+/// idle eviction. Over the limit, data is dropped (and counted) or delayed (held
+/// until it may pass, so backpressure reaches the receivers and nothing is lost).
 ///
 /// ```yaml
 /// processors:
@@ -18,10 +23,12 @@ use weir_core::{ComponentConfig, ConfigError};
 ///     idle_timeout: 5m
 ///     on_excess: drop       # drop | delay
 /// ```
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+///
+/// How keys and buckets behave, and the metrics it adds: [processors/rate_limit.md](processors/rate_limit.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitConfig {
-    /// Tokens added per second, in `unit`s. Required; must be above 0.
+    /// Tokens added per second, in `unit`s; above 0.
     pub rate: f64,
     /// Bucket size: the most tokens a bucket holds, so the largest burst admitted
     /// at once. Default: `rate` (one second of traffic).
@@ -30,7 +37,9 @@ pub struct RateLimitConfig {
     /// What a token stands for. Default: `items`.
     #[serde(default)]
     pub unit: Unit,
-    /// One bucket per value of this key; absent: one bucket for everything.
+    /// One bucket per value of this key: exactly one of `resource_attribute`,
+    /// `record_attribute` or `client`. Default: none, one bucket for
+    /// everything.
     #[serde(default)]
     pub key: Option<KeySpec>,
     /// Most keys tracked at once; when full, a key not used recently is evicted
@@ -40,6 +49,7 @@ pub struct RateLimitConfig {
     /// A key unused for this long whose bucket has refilled is forgotten.
     /// Default: `5m`.
     #[serde(default = "default_idle_timeout", with = "humantime_serde")]
+    #[schemars(with = "weir_core::schema::HumanDuration")]
     pub idle_timeout: Duration,
     /// What happens to data over the limit. Default: `drop`.
     #[serde(default)]
@@ -47,7 +57,7 @@ pub struct RateLimitConfig {
 }
 
 /// What a token stands for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// One log record, span or metric data point.
@@ -61,7 +71,7 @@ pub enum Unit {
 
 /// What the buckets are keyed on: exactly one of `resource_attribute`,
 /// `record_attribute` or `client`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(try_from = "KeyFields")]
 pub enum KeySpec {
     /// An attribute of the resource, e.g. `service.name`.
@@ -73,13 +83,18 @@ pub enum KeySpec {
 }
 
 /// The YAML shape of [`KeySpec`].
-#[derive(Deserialize)]
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1, "maxProperties" = 1))]
 struct KeyFields {
+    /// A resource attribute, e.g. `service.name`.
     #[serde(default)]
     resource_attribute: Option<String>,
+    /// An attribute of each log record or span, e.g. `tenant`.
     #[serde(default)]
     record_attribute: Option<String>,
+    /// Client metadata the receiver saw: `subject`, the authenticated
+    /// subject (the API-key alias of the `http` and `otlp` receivers).
     #[serde(default)]
     client: Option<ClientField>,
 }
@@ -101,7 +116,7 @@ impl TryFrom<KeyFields> for KeySpec {
 }
 
 /// Which client metadata a key uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientField {
     /// The authenticated subject (the API-key alias).
@@ -109,7 +124,7 @@ pub enum ClientField {
 }
 
 /// What happens to data over the limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OnExcess {
     /// Drop it, counted as `weir_processor_dropped_items_total{reason="rate_limited"}`.

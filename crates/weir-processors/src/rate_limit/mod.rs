@@ -54,6 +54,9 @@ impl ProcessorFactory for RateLimitProcessorFactory {
         &Signal::ALL
     }
 
+    fn config_schema(&self) -> Option<weir_core::schema::Schema> {
+        Some(weir_core::schema::for_config::<RateLimitConfig>())
+    }
     fn build(
         &self,
         cfg: &ComponentConfig,

@@ -5,9 +5,15 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
-/// Configuration of the `sample` processor.
+/// Head sampling of log records and spans, consistent by trace id: every span of
+/// a trace (and every log record carrying that trace id) gets the same decision,
+/// here and in any other weir with the same `hash_seed` and ratio. Rules checked
+/// first keep what matters (by severity or span status), drop noise (by
+/// attribute value or regex), or give each value of an attribute its own ratio.
+/// Kept items carry `sampling.ratio`. Metrics are not sampled.
 ///
 /// ```yaml
 /// processors:
@@ -22,7 +28,9 @@ use serde::Deserialize;
 ///       - name: tenants
 ///         ratio_by: { attribute: tenant, ratios: { gold: 1.0, free: 0.05 }, default: 0.2 }
 /// ```
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+///
+/// How decisions are made, and the metrics it adds: [processors/sample.md](processors/sample.md).
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SampleConfig {
     /// Share of items kept when no rule decides, from `0.0` (none) to `1.0` (all).
@@ -62,7 +70,7 @@ impl Default for SampleConfig {
 
 /// One rule. Exactly one of `min_severity`, `status`, `attribute` or `ratio_by`
 /// says what it matches.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuleConfig {
     /// The `rule` label of its decision counters. Default: `rule_<index>`.
@@ -96,7 +104,7 @@ pub struct RuleConfig {
 }
 
 /// A ratio per value of one attribute.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RatioByConfig {
     /// The attribute (record first, else resource) whose value picks the ratio.
@@ -110,10 +118,10 @@ pub struct RatioByConfig {
 }
 
 /// What an attribute rule does with a match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
-    /// Keep the item (whatever the ratio). The default.
+    /// Keep the item (whatever the ratio).
     #[default]
     Keep,
     /// Drop the item.
@@ -121,7 +129,7 @@ pub enum Action {
 }
 
 /// A span status a rule can match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StatusMatch {
     /// `STATUS_CODE_ERROR`.
@@ -129,7 +137,7 @@ pub enum StatusMatch {
 }
 
 /// A scalar attribute value to compare with.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Scalar {
     /// `true` / `false`.
@@ -142,6 +150,18 @@ pub enum Scalar {
     String(String),
 }
 
+/// Level names and their OTLP severity numbers.
+const SEVERITY_NAMES: [(&str, i32); 8] = [
+    ("trace", 1),
+    ("debug", 5),
+    ("info", 9),
+    ("warn", 13),
+    ("warning", 13),
+    ("error", 17),
+    ("fatal", 21),
+    ("critical", 21),
+];
+
 /// A severity threshold: a level name or an OTLP severity number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeverityLevel(pub i32);
@@ -149,20 +169,36 @@ pub struct SeverityLevel(pub i32);
 impl SeverityLevel {
     /// The OTLP severity number of a level name (`warn` → 13), case-insensitive.
     pub fn from_name(name: &str) -> Option<i32> {
-        const NAMES: [(&str, i32); 8] = [
-            ("trace", 1),
-            ("debug", 5),
-            ("info", 9),
-            ("warn", 13),
-            ("warning", 13),
-            ("error", 17),
-            ("fatal", 21),
-            ("critical", 21),
-        ];
-        NAMES
+        SEVERITY_NAMES
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| *v)
+    }
+}
+
+impl JsonSchema for SeverityLevel {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SeverityLevel".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // Names in any case, spelled out for ECMAScript regexes (no `(?i)`).
+        let names: Vec<String> = SEVERITY_NAMES
+            .iter()
+            .map(|(n, _)| {
+                n.chars()
+                    .map(|c| format!("[{}{}]", c.to_ascii_uppercase(), c))
+                    .collect()
+            })
+            .collect();
+        schemars::json_schema!({
+            "title": "severity",
+            "description": "A level name (`trace`, `debug`, `info`, `warn`, `error`, `fatal`; any case) or an OTLP severity number 1-24.",
+            "anyOf": [
+                { "type": "integer", "minimum": 1, "maximum": 24 },
+                { "type": "string", "pattern": format!("^({})$", names.join("|")) },
+            ],
+        })
     }
 }
 

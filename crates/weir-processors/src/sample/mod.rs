@@ -72,6 +72,9 @@ impl ProcessorFactory for SampleProcessorFactory {
         &[Signal::Logs, Signal::Traces]
     }
 
+    fn config_schema(&self) -> Option<weir_core::schema::Schema> {
+        Some(weir_core::schema::for_config::<SampleConfig>())
+    }
     fn build(
         &self,
         cfg: &ComponentConfig,

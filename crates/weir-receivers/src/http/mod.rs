@@ -58,6 +58,9 @@ impl ReceiverFactory for HttpReceiverFactory {
         &[Signal::Logs, Signal::Traces]
     }
 
+    fn config_schema(&self) -> Option<weir_core::schema::Schema> {
+        Some(weir_core::schema::for_config::<HttpConfig>())
+    }
     fn build(
         &self,
         cfg: &ComponentConfig,

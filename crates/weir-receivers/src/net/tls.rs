@@ -10,6 +10,7 @@ use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::crypto::ring;
 use weir_core::ComponentError;
 
+use schemars::JsonSchema;
 use serde::Deserialize;
 
 /// ALPN for the gRPC listener: HTTP/2 only.
@@ -18,12 +19,14 @@ pub(crate) const ALPN_GRPC: &[&[u8]] = &[b"h2"];
 pub(crate) const ALPN_HTTP: &[&[u8]] = &[b"h2", b"http/1.1"];
 
 /// TLS settings, shared by every listener of a receiver.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
-    /// PEM file with the certificate chain, leaf first. Required; read at start.
+    /// PEM file with the certificate chain, leaf first; read when the receiver
+    /// starts (a missing file fails the run, not `weir validate`).
     pub cert_file: PathBuf,
-    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1). Required; read at start.
+    /// PEM file with the private key (PKCS#8, PKCS#1 or SEC1); read when the
+    /// receiver starts.
     pub key_file: PathBuf,
 }
 

@@ -55,6 +55,9 @@ impl ReceiverFactory for OtlpReceiverFactory {
         &Signal::ALL
     }
 
+    fn config_schema(&self) -> Option<weir_core::schema::Schema> {
+        Some(weir_core::schema::for_config::<OtlpConfig>())
+    }
     fn build(
         &self,
         cfg: &ComponentConfig,

@@ -52,6 +52,9 @@ impl ReceiverFactory for StdinReceiverFactory {
         &[Signal::Logs]
     }
 
+    fn config_schema(&self) -> Option<weir_core::schema::Schema> {
+        Some(weir_core::schema::for_config::<StdinConfig>())
+    }
     fn build(
         &self,
         cfg: &ComponentConfig,

@@ -5,11 +5,12 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 use weir_core::ByteSize;
 
 /// Where an exporter's queue keeps what waits for delivery.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QueueStorage {
     /// In memory: lost if the process dies.
@@ -20,7 +21,7 @@ pub enum QueueStorage {
 }
 
 /// What a full memory queue does with one more batch.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WhenFull {
     /// The sender waits: backpressure up to the receivers (nothing dropped).
@@ -33,7 +34,7 @@ pub enum WhenFull {
 }
 
 /// `fsync:` of a disk queue.
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FsyncMode {
     /// After every batch appended.
@@ -46,7 +47,7 @@ pub enum FsyncMode {
 }
 
 /// `queue:` of an exporter.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueSettings {
     /// `memory` (default) or `disk`.
@@ -73,6 +74,7 @@ pub struct QueueSettings {
     /// The longest a disk queue leaves appends unsynced under `interval`
     /// (default 100ms).
     #[serde(default = "default_fsync_interval", with = "humantime_serde")]
+    #[schemars(with = "weir_core::schema::HumanDuration")]
     pub fsync_interval: Duration,
     /// Size of one spool segment file (default 16MiB); a segment is deleted once
     /// everything in it is delivered.
@@ -170,7 +172,7 @@ impl Default for QueueSettings {
 }
 
 /// `retry:` of an exporter: jittered exponential backoff.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetrySettings {
     /// Retry retryable failures at all (default true).
@@ -178,12 +180,15 @@ pub struct RetrySettings {
     pub enabled: bool,
     /// First wait (default 100ms).
     #[serde(default = "default_initial", with = "humantime_serde")]
+    #[schemars(with = "weir_core::schema::HumanDuration")]
     pub initial: Duration,
     /// Longest wait between tries (default 30s).
     #[serde(default = "default_max", with = "humantime_serde")]
+    #[schemars(with = "weir_core::schema::HumanDuration")]
     pub max: Duration,
     /// Give a batch up after retrying this long; `0s` retries forever (default 5m).
     #[serde(default = "default_max_elapsed", with = "humantime_serde")]
+    #[schemars(with = "weir_core::schema::HumanDuration")]
     pub max_elapsed: Duration,
 }
 
