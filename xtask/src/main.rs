@@ -2,6 +2,9 @@
 //! binaries, runs benchmark scenarios, prints a table and appends it, with the
 //! commit and the machine, to BENCHMARKS.md. `faults` stands for every fault
 //! injection scenario (`faults-...`, not run by default: they are long).
+//!
+//! `cargo xtask docs`: writes docs/components.md, the reference generated
+//! from the components' config structs (`weir components --markdown`).
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
@@ -14,8 +17,10 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("bench") => bench(&args[1..]),
+        Some("docs") => docs(),
         _ => {
             eprintln!("usage: cargo xtask bench [SCENARIO...] [--quick] [--no-record]");
+            eprintln!("       cargo xtask docs");
             eprintln!("scenarios: {}", SCENARIOS.join(", "));
             eprintln!(
                 "fault injection (`faults` for all): {}",
@@ -31,6 +36,44 @@ fn workspace() -> PathBuf {
         .join("..")
         .canonicalize()
         .expect("workspace root")
+}
+
+/// docs/components.md from `weir components --markdown` (a debug build).
+fn docs() -> ExitCode {
+    let root = workspace();
+    let out = Command::new(env!("CARGO"))
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "weir",
+            "--",
+            "components",
+            "--markdown",
+        ])
+        .current_dir(&root)
+        .output();
+    let text = match out {
+        Ok(o) if o.status.success() => o.stdout,
+        Ok(o) => {
+            eprintln!(
+                "weir components --markdown failed: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            return ExitCode::FAILURE;
+        }
+        Err(e) => {
+            eprintln!("cannot run cargo: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let path = root.join("docs/components.md");
+    if let Err(e) = std::fs::write(&path, text) {
+        eprintln!("cannot write {}: {e}", path.display());
+        return ExitCode::FAILURE;
+    }
+    eprintln!("wrote {}", path.display());
+    ExitCode::SUCCESS
 }
 
 fn bench(args: &[String]) -> ExitCode {

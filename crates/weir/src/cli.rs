@@ -45,7 +45,15 @@ pub enum Command {
         files: Vec<PathBuf>,
     },
     /// List the components this binary knows.
-    Components,
+    Components {
+        /// Print the reference of every component instead (docs/components.md:
+        /// its settings with type, default and meaning), as Markdown.
+        #[arg(long)]
+        markdown: bool,
+    },
+    /// Print the JSON Schema (draft 2020-12) of a pipeline file, for editor
+    /// completion and checks; it covers this binary's components.
+    Schema,
     /// Watch a running weir: a live table of its components (items/s in and
     /// out, dropped, queue fill, errors), read from its /metrics endpoint.
     Top {

@@ -15,9 +15,26 @@ pub fn dispatch(registry: &Registry, cli: Cli) -> i32 {
     match &cli.command {
         Command::Run { file } => run(registry, &cli, file.as_deref()),
         Command::Validate { files } => validate(registry, files),
-        Command::Components => {
+        Command::Components { markdown: false } => {
             components(registry);
             exit::OK
+        }
+        Command::Components { markdown: true } => {
+            print!("{}", crate::docs::components_markdown(registry));
+            exit::OK
+        }
+        Command::Schema => {
+            let schema = crate::schema::pipeline_schema(registry);
+            match serde_json::to_string_pretty(&schema) {
+                Ok(text) => {
+                    println!("{text}");
+                    exit::OK
+                }
+                Err(e) => {
+                    eprintln!("weir: cannot write the schema: {e}");
+                    exit::FAILURE
+                }
+            }
         }
         Command::Top {
             address,

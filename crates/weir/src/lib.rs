@@ -30,8 +30,10 @@
 
 mod cli;
 mod commands;
+mod docs;
 mod logging;
 mod progress;
+mod schema;
 mod top;
 
 use clap::Parser;
