@@ -19,12 +19,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::HeaderMap;
 use hyper::body::Incoming;
-use weir_core::ack::{AckFailure, ack_pair};
 use weir_core::memory::{MemoryBudget, MemoryLease};
 use weir_core::telemetry::{ComponentTelemetry, Counter, reasons};
 use weir_core::{Batch, BatchMeta, ClientInfo, Output, SendError, Signal};
 use weir_otlp::compression::{self, DecompressError, Encoding};
 
+use crate::net::admission::{Admission, Unacknowledged};
 use crate::net::auth::{Auth, AuthError};
 use crate::net::body::{ReadError, content_encoding, content_length, read_body};
 
@@ -62,17 +62,7 @@ pub(crate) struct State {
     /// Requests refused as invalid or too large, by signal (their items are
     /// unknown, so each counts 1, as in the otlp receiver).
     invalid: [Counter; 3],
-    acks: Option<Acks>,
-    memory: MemoryBudget,
-    /// Requests refused over the memory limit, by signal.
-    over_memory: [Counter; 3],
-}
-
-/// `acknowledgements: true`: how long to wait, and the refusals it counts.
-struct Acks {
-    timeout: Duration,
-    not_delivered: [Counter; 3],
-    timed_out: [Counter; 3],
+    admission: Admission,
 }
 
 impl State {
@@ -91,9 +81,7 @@ impl State {
             limit,
             backpressure_timeout,
             invalid: Signal::ALL.map(|s| telemetry.refused_items(s, reasons::INVALID)),
-            acks: None,
-            memory: MemoryBudget::unlimited(),
-            over_memory: Signal::ALL.map(|_| Counter::detached()),
+            admission: Admission::new(),
         }
     }
 
@@ -104,11 +92,7 @@ impl State {
         timeout: Duration,
         telemetry: &ComponentTelemetry,
     ) -> Self {
-        self.acks = Some(Acks {
-            timeout,
-            not_delivered: Signal::ALL.map(|s| telemetry.refused_items(s, reasons::NOT_DELIVERED)),
-            timed_out: Signal::ALL.map(|s| telemetry.refused_items(s, reasons::ACK_TIMEOUT)),
-        });
+        self.admission = self.admission.with_acknowledgements(timeout, telemetry);
         self
     }
 
@@ -118,18 +102,14 @@ impl State {
         memory: MemoryBudget,
         telemetry: &ComponentTelemetry,
     ) -> Self {
-        if memory.limit().is_some() {
-            self.over_memory =
-                Signal::ALL.map(|s| telemetry.refused_items(s, reasons::MEMORY_LIMIT));
-        }
-        self.memory = memory;
+        self.admission = self.admission.with_memory(memory, telemetry);
         self
     }
 
     /// How long an in-flight request may take at most before it is answered:
     /// the wait for room, plus the wait for its acknowledgement.
     pub(crate) fn longest_wait(&self) -> Duration {
-        self.backpressure_timeout + self.acks.as_ref().map_or(Duration::ZERO, |a| a.timeout)
+        self.backpressure_timeout + self.admission.ack_timeout()
     }
 
     /// Authenticates (when keys are configured) and says who sent the request.
@@ -155,8 +135,7 @@ impl State {
         body: Incoming,
         signal: Signal,
     ) -> Result<(Bytes, MemoryLease), BodyRefusal> {
-        if self.memory.is_over() {
-            self.over_memory[signal.index()].inc();
+        if self.admission.over_memory(signal) {
             return Err(BodyRefusal::MemoryLimit);
         }
         let limit = self.limit;
@@ -185,7 +164,7 @@ impl State {
                     "cannot read the request body: {e}"
                 ))),
             })?;
-        let mut lease = self.memory.lease(raw.len());
+        let mut lease = self.admission.lease(raw.len());
         match encoding {
             Encoding::Identity => Ok((raw, lease)),
             enc => {
@@ -219,8 +198,7 @@ impl State {
     ) -> Result<(), SendRefusal> {
         let signal = batch.signal();
         let items = batch.items() as u64;
-        let waiter = self.acks.as_ref().map(|_| {
-            let (token, waiter) = ack_pair();
+        let waiter = self.admission.ack_pair().map(|(token, waiter)| {
             batch.meta_mut().acks.push(token);
             waiter
         });
@@ -243,21 +221,16 @@ impl State {
             }
             Err(SendError::NoRoute(_)) => return Err(SendRefusal::NoRoute(signal)),
         }
-        let (Some(acks), Some(waiter)) = (&self.acks, waiter) else {
+        let Some(waiter) = waiter else {
             return Ok(());
         };
-        let message = match tokio::time::timeout(acks.timeout, waiter.wait()).await {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(AckFailure(reason))) => {
-                acks.not_delivered[signal.index()].add(items);
+        let message = match self.admission.acknowledged(signal, items, waiter).await {
+            Ok(()) => return Ok(()),
+            Err(Unacknowledged::NotDelivered(reason)) => {
                 format!("records not delivered ({reason}), retry later")
             }
-            Err(_) => {
-                acks.timed_out[signal.index()].add(items);
-                format!(
-                    "delivery not confirmed within {:?}, retry later",
-                    acks.timeout
-                )
+            Err(Unacknowledged::TimedOut(timeout)) => {
+                format!("delivery not confirmed within {timeout:?}, retry later")
             }
         };
         tracing::debug!(receiver = %self.id, %signal, items, %message, "HTTP request not acknowledged");

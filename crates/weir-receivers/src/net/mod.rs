@@ -1,7 +1,8 @@
 //! What every network receiver shares: listening (TCP_NODELAY, TLS, graceful
-//! shutdown), bearer-token and API-key authentication, and reading request
-//! bodies under a size limit.
+//! shutdown), bearer-token and API-key authentication, reading request bodies
+//! under a size limit, and admission (memory budget, acknowledgements).
 
+pub(crate) mod admission;
 pub(crate) mod auth;
 pub(crate) mod body;
 pub(crate) mod listen;

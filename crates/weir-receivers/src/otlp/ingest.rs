@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::HeaderMap;
-use weir_core::ack::{AckFailure, AckWaiter, ack_pair};
+use weir_core::ack::AckWaiter;
 use weir_core::memory::MemoryBudget;
 use weir_core::telemetry::{ComponentTelemetry, Counter, reasons};
 use weir_core::{
@@ -41,6 +41,7 @@ use weir_otlp::response::PartialSuccess;
 use weir_otlp::validate::{self, Rejections};
 use weir_otlp::{json, wire};
 
+use crate::net::admission::{Admission, Unacknowledged};
 use crate::net::auth::{Auth, AuthError};
 
 /// How long a refused client is asked to wait (HTTP `Retry-After`, gRPC
@@ -129,18 +130,7 @@ pub(crate) struct Ingest {
     /// be counted), so each refused-as-invalid request adds 1: the series then
     /// counts bad requests, still a non-zero signal that something is refused.
     invalid: [Counter; 3],
-    acks: Option<Acks>,
-    memory: MemoryBudget,
-    /// Requests refused over the memory limit, by signal (unread, so each
-    /// counts 1, as invalid ones do).
-    over_memory: [Counter; 3],
-}
-
-/// `acknowledgements: true`: how long to wait, and the refusals it counts.
-struct Acks {
-    timeout: Duration,
-    not_delivered: [Counter; 3],
-    timed_out: [Counter; 3],
+    admission: Admission,
 }
 
 impl Ingest {
@@ -159,9 +149,7 @@ impl Ingest {
             max_request_bytes,
             auth,
             invalid: Signal::ALL.map(|s| telemetry.refused_items(s, reasons::INVALID)),
-            acks: None,
-            memory: MemoryBudget::unlimited(),
-            over_memory: Signal::ALL.map(|_| Counter::detached()),
+            admission: Admission::new(),
         }
     }
 
@@ -172,11 +160,7 @@ impl Ingest {
         timeout: Duration,
         telemetry: &ComponentTelemetry,
     ) -> Self {
-        self.acks = Some(Acks {
-            timeout,
-            not_delivered: Signal::ALL.map(|s| telemetry.refused_items(s, reasons::NOT_DELIVERED)),
-            timed_out: Signal::ALL.map(|s| telemetry.refused_items(s, reasons::ACK_TIMEOUT)),
-        });
+        self.admission = self.admission.with_acknowledgements(timeout, telemetry);
         self
     }
 
@@ -186,25 +170,20 @@ impl Ingest {
         memory: MemoryBudget,
         telemetry: &ComponentTelemetry,
     ) -> Self {
-        if memory.limit().is_some() {
-            self.over_memory =
-                Signal::ALL.map(|s| telemetry.refused_items(s, reasons::MEMORY_LIMIT));
-        }
-        self.memory = memory;
+        self.admission = self.admission.with_memory(memory, telemetry);
         self
     }
 
     /// How long an in-flight request may take at most before it is answered:
     /// the wait for room, plus the wait for its acknowledgement.
     pub(crate) fn longest_wait(&self) -> Duration {
-        self.backpressure_timeout + self.acks.as_ref().map_or(Duration::ZERO, |a| a.timeout)
+        self.backpressure_timeout + self.admission.ack_timeout()
     }
 
     /// `Err(MemoryLimit)` (counted) when the process is over its memory
     /// budget: checked before a body is read. One atomic load or two.
     pub(crate) fn check_memory(&self, signal: Signal) -> Result<(), Refusal> {
-        if self.memory.is_over() {
-            self.over_memory[signal.index()].inc();
+        if self.admission.over_memory(signal) {
             return Err(Refusal::MemoryLimit);
         }
         Ok(())
@@ -243,7 +222,7 @@ impl Ingest {
     ) -> Result<Option<PartialSuccess>, Refusal> {
         let limit = self.max_request_bytes;
         // Counted against the memory budget until the batch is in the pipeline.
-        let mut lease = self.memory.lease(body.len());
+        let mut lease = self.admission.lease(body.len());
         let compressed = encoding != Encoding::Identity;
         let prepared = if body.len() < OFFLOAD_BYTES {
             prepare(signal, format, encoding, body, limit)
@@ -262,8 +241,7 @@ impl Ingest {
         }
         let mut meta = BatchMeta::from_receiver(self.id.clone()).with_client(client);
         let mut waiter = None;
-        if self.acks.is_some() {
-            let (token, w) = ack_pair();
+        if let Some((token, w)) = self.admission.ack_pair() {
             meta = meta.with_ack(token);
             waiter = Some(w);
         }
@@ -309,19 +287,10 @@ impl Ingest {
 
     /// Waits for the data of a request to be delivered.
     async fn acknowledged(&self, signal: Signal, items: u64, w: AckWaiter) -> Result<(), Refusal> {
-        let Some(acks) = &self.acks else {
-            return Ok(());
-        };
-        let refusal = match tokio::time::timeout(acks.timeout, w.wait()).await {
-            Ok(Ok(())) => return Ok(()),
-            Ok(Err(AckFailure(reason))) => {
-                acks.not_delivered[signal.index()].add(items);
-                Refusal::NotDelivered(reason)
-            }
-            Err(_) => {
-                acks.timed_out[signal.index()].add(items);
-                Refusal::AckTimeout(acks.timeout)
-            }
+        let refusal = match self.admission.acknowledged(signal, items, w).await {
+            Ok(()) => return Ok(()),
+            Err(Unacknowledged::NotDelivered(reason)) => Refusal::NotDelivered(reason),
+            Err(Unacknowledged::TimedOut(timeout)) => Refusal::AckTimeout(timeout),
         };
         tracing::debug!(receiver = %self.id, %signal, items, %refusal, "OTLP request not acknowledged");
         Err(refusal)
