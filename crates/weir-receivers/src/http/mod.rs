@@ -35,6 +35,7 @@ use weir_core::{
 
 pub use config::{HttpConfig, LedgerRoutes, TlsConfig};
 
+use crate::net::admission::Admission;
 use crate::net::listen::{self, Versions};
 use crate::net::tls;
 use respond::Answer;
@@ -132,7 +133,7 @@ impl Receiver for HttpReceiver {
         tracing::info!(receiver = %id, address = %shown, path = %config.path,
             ledger = config.ledger.enabled, tls = acceptor.is_some(), "HTTP receiver listening");
         bound.send_replace(local);
-        let mut state = State::new(
+        let state = State::new(
             id.clone(),
             cx.output,
             &cx.telemetry,
@@ -140,10 +141,13 @@ impl Receiver for HttpReceiver {
             config.max_request_bytes.as_usize(),
             config.backpressure_timeout,
         )
-        .with_memory(cx.memory.clone(), &cx.telemetry);
-        if config.acknowledgements {
-            state = state.with_acknowledgements(config.acknowledgement_timeout, &cx.telemetry);
-        }
+        .with_admission(Admission::configured(
+            cx.memory.clone(),
+            config
+                .acknowledgements
+                .then_some(config.acknowledgement_timeout),
+            &cx.telemetry,
+        ));
         // Requests wait at most backpressure_timeout for the pipeline (and
         // acknowledgement_timeout for delivery); the margin covers reading and
         // answering.

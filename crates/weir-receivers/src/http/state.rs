@@ -19,7 +19,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::HeaderMap;
 use hyper::body::Incoming;
-use weir_core::memory::{MemoryBudget, MemoryLease};
+use weir_core::memory::MemoryLease;
 use weir_core::telemetry::{ComponentTelemetry, Counter, reasons};
 use weir_core::{Batch, BatchMeta, ClientInfo, Output, SendError, Signal};
 use weir_otlp::compression::{self, DecompressError, Encoding};
@@ -85,24 +85,10 @@ impl State {
         }
     }
 
-    /// Answers requests only once their records are delivered, waiting at
-    /// most `timeout` (`acknowledgements: true`).
-    pub(crate) fn with_acknowledgements(
-        mut self,
-        timeout: Duration,
-        telemetry: &ComponentTelemetry,
-    ) -> Self {
-        self.admission = self.admission.with_acknowledgements(timeout, telemetry);
-        self
-    }
-
-    /// Refuses requests while the process is over `memory`.
-    pub(crate) fn with_memory(
-        mut self,
-        memory: MemoryBudget,
-        telemetry: &ComponentTelemetry,
-    ) -> Self {
-        self.admission = self.admission.with_memory(memory, telemetry);
+    /// Takes requests under `admission`: the memory budget and, with
+    /// `acknowledgements: true`, the wait for delivery.
+    pub(crate) fn with_admission(mut self, admission: Admission) -> Self {
+        self.admission = admission;
         self
     }
 

@@ -45,6 +45,20 @@ impl Admission {
         }
     }
 
+    /// What a receiver's config asks for: `memory` (the service's budget),
+    /// and acknowledgements waited for up to `acknowledgement` when on.
+    pub(crate) fn configured(
+        memory: MemoryBudget,
+        acknowledgement: Option<Duration>,
+        telemetry: &ComponentTelemetry,
+    ) -> Self {
+        let admission = Admission::new().with_memory(memory, telemetry);
+        match acknowledgement {
+            Some(timeout) => admission.with_acknowledgements(timeout, telemetry),
+            None => admission,
+        }
+    }
+
     /// Answers requests only once their data is delivered, waiting at most
     /// `timeout`.
     pub(crate) fn with_acknowledgements(

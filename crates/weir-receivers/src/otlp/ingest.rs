@@ -31,7 +31,6 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::HeaderMap;
 use weir_core::ack::AckWaiter;
-use weir_core::memory::MemoryBudget;
 use weir_core::telemetry::{ComponentTelemetry, Counter, reasons};
 use weir_core::{
     Batch, BatchMeta, ClientInfo, ContentEncoding, Output, SendError, Signal, SignalData,
@@ -153,24 +152,10 @@ impl Ingest {
         }
     }
 
-    /// Answers requests only once their data is delivered, waiting at most
-    /// `timeout` (`acknowledgements: true`).
-    pub(crate) fn with_acknowledgements(
-        mut self,
-        timeout: Duration,
-        telemetry: &ComponentTelemetry,
-    ) -> Self {
-        self.admission = self.admission.with_acknowledgements(timeout, telemetry);
-        self
-    }
-
-    /// Refuses requests while the process is over `memory`.
-    pub(crate) fn with_memory(
-        mut self,
-        memory: MemoryBudget,
-        telemetry: &ComponentTelemetry,
-    ) -> Self {
-        self.admission = self.admission.with_memory(memory, telemetry);
+    /// Takes requests under `admission`: the memory budget and, with
+    /// `acknowledgements: true`, the wait for delivery.
+    pub(crate) fn with_admission(mut self, admission: Admission) -> Self {
+        self.admission = admission;
         self
     }
 

@@ -33,6 +33,7 @@ pub use config::{
     AuthConfig, CorsConfig, GrpcProtocol, HttpProtocol, OtlpConfig, Protocols, TlsConfig,
 };
 
+use crate::net::admission::Admission;
 use crate::net::listen::{self, Versions};
 use crate::net::{auth, tls};
 use config::Settings;
@@ -145,7 +146,7 @@ impl Receiver for OtlpReceiver {
             tls = identity.is_some(), "OTLP receiver listening");
         bound.send_replace(Some(addrs));
 
-        let mut ingest = Ingest::new(
+        let ingest = Ingest::new(
             id.clone(),
             cx.output,
             &cx.telemetry,
@@ -156,10 +157,13 @@ impl Receiver for OtlpReceiver {
                 .as_ref()
                 .map(|a| auth::Auth::new(&a.bearer_tokens, false)),
         )
-        .with_memory(cx.memory.clone(), &cx.telemetry);
-        if config.acknowledgements {
-            ingest = ingest.with_acknowledgements(config.acknowledgement_timeout, &cx.telemetry);
-        }
+        .with_admission(Admission::configured(
+            cx.memory.clone(),
+            config
+                .acknowledgements
+                .then_some(config.acknowledgement_timeout),
+            &cx.telemetry,
+        ));
         let ingest = Arc::new(ingest);
         // In-flight requests wait at most backpressure_timeout for the pipeline
         // (and acknowledgement_timeout for delivery); the margin covers reading
