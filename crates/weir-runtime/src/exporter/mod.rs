@@ -67,7 +67,7 @@ pub struct ExporterTask {
     source: Source,
     deliverer: Arc<Deliverer>,
     /// Traces each delivery (`service.telemetry.traces.otlp`).
-    tracer: Option<SdkTracer>,
+    tracer: Option<ExportTracer>,
     /// Says when the destination keeps failing; see [`ExporterTask::reporting`].
     health: DeliveryHealth,
 }
@@ -139,7 +139,11 @@ impl ExporterTask {
 
     /// The same task, tracing each delivery with `tracer` when there is one.
     pub fn traced(mut self, tracer: Option<SdkTracer>) -> Self {
-        self.tracer = tracer;
+        // The component's id as a span attribute, made once and shared (an
+        // `Arc`), not allocated per batch.
+        let component: opentelemetry::StringValue =
+            Arc::<str>::from(self.deliverer.component()).into();
+        self.tracer = tracer.map(|tracer| ExportTracer { tracer, component });
         self
     }
 
@@ -184,7 +188,7 @@ impl ExporterTask {
                             // The turn is taken here, in queue order: the calls start in it.
                             let d = deliver(self.deliverer.clone(), acker.clone(), self.health.clone(), turns.take(), seq, batch);
                             // In the exporter's span: the exporter's own log lines carry its id.
-                            in_flight.spawn(traced(self.tracer.clone(), self.deliverer.component().to_string(), d).in_current_span());
+                            in_flight.spawn(traced(self.tracer.clone(), d).in_current_span());
                         }
                         None => queue_open = false,
                     }
@@ -234,16 +238,22 @@ impl ExporterTask {
     }
 }
 
+/// The tracer of export spans and the exporter's id to put on them.
+#[derive(Clone)]
+struct ExportTracer {
+    tracer: SdkTracer,
+    component: opentelemetry::StringValue,
+}
+
 /// Runs `delivery` inside a `weir.export` span when tracing is on: the
 /// component, signal, items and how it ended.
 async fn traced(
-    tracer: Option<SdkTracer>,
-    component: String,
+    tracer: Option<ExportTracer>,
     delivery: impl Future<Output = Finished>,
 ) -> Finished {
     use opentelemetry::KeyValue;
     use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
-    let Some(tracer) = tracer else {
+    let Some(ExportTracer { tracer, component }) = tracer else {
         return delivery.await;
     };
     let mut span = tracer
