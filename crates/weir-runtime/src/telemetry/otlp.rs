@@ -21,7 +21,7 @@
 //! so the exporter's own HTTP/gRPC traffic cannot feed back into itself.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry::KeyValue;
@@ -184,16 +184,24 @@ fn attributes(series: &Series) -> Vec<KeyValue> {
 struct Mirror {
     meter: Meter,
     registry: MetricsRegistry,
-    state: Mutex<MirrorState>,
+    /// Every series seen so far, in registration order (the registry only
+    /// appends), with its attributes built once. The observable callbacks
+    /// read it, so a collection allocates nothing per series.
+    series: Arc<Mutex<Vec<Mirrored>>>,
+    /// SDK histograms by name.
+    histograms: Mutex<HashMap<&'static str, SdkHistogram<f64>>>,
 }
 
-#[derive(Default)]
-struct MirrorState {
-    /// Names with an instrument already.
-    names: HashSet<&'static str>,
-    /// Histograms by name, and what each series had reached at the last replay.
-    histograms: HashMap<&'static str, SdkHistogram<f64>>,
-    replayed: HashMap<(usize, &'static str), Vec<u64>>,
+struct Mirrored {
+    name: &'static str,
+    attrs: Vec<KeyValue>,
+    metric: Metric,
+    /// Per-bucket counts already replayed (histograms; the overflow bucket last).
+    replayed: Vec<u64>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Mirror {
@@ -201,87 +209,98 @@ impl Mirror {
         Mirror {
             meter,
             registry,
-            state: Mutex::new(MirrorState::default()),
+            series: Arc::new(Mutex::new(Vec::new())),
+            histograms: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Creates instruments for names not seen yet, and replays histograms.
+    /// Takes in series registered since the last call (an instrument for each
+    /// new name), and replays histograms.
     fn sync(&self) {
         let all = self.registry.snapshot();
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
-        for s in &all {
-            if !st.names.insert(s.name) {
-                continue;
+        let known = lock(&self.series).len();
+        let mut names: HashSet<&'static str> = lock(&self.series).iter().map(|m| m.name).collect();
+        for s in all.into_iter().skip(known) {
+            if names.insert(s.name) {
+                self.instrument(&s);
             }
-            let name = s.name;
-            let registry = self.registry.clone();
-            match &s.metric {
-                Metric::Counter(_) => {
-                    self.meter
-                        .u64_observable_counter(name)
-                        .with_callback(move |o| {
-                            for s in registry.snapshot().iter().filter(|s| s.name == name) {
-                                if let Metric::Counter(c) = &s.metric {
-                                    o.observe(c.get(), &attributes(s));
-                                }
-                            }
-                        })
-                        .build();
-                }
-                Metric::Gauge(_) => {
-                    self.meter
-                        .i64_observable_gauge(name)
-                        .with_callback(move |o| {
-                            for s in registry.snapshot().iter().filter(|s| s.name == name) {
-                                if let Metric::Gauge(g) = &s.metric {
-                                    o.observe(g.get(), &attributes(s));
-                                }
-                            }
-                        })
-                        .build();
-                }
-                Metric::Histogram(h) => {
-                    let bounds = h.snapshot().bounds.to_vec();
-                    let hist = self
-                        .meter
-                        .f64_histogram(name)
-                        .with_boundaries(bounds)
-                        .build();
-                    st.histograms.insert(name, hist);
-                }
-            }
+            lock(&self.series).push(Mirrored {
+                name: s.name,
+                attrs: attributes(&s),
+                metric: s.metric,
+                replayed: Vec::new(),
+            });
         }
-        for (i, s) in all.iter().enumerate() {
-            let Metric::Histogram(h) = &s.metric else {
+        let histograms = lock(&self.histograms);
+        for m in lock(&self.series).iter_mut() {
+            let Metric::Histogram(h) = &m.metric else {
                 continue;
             };
-            let Some(hist) = st.histograms.get(s.name).cloned() else {
+            let Some(hist) = histograms.get(m.name) else {
                 continue;
             };
             let snap = h.snapshot();
             // Per-bucket counts now, the overflow bucket last.
-            let mut now: Vec<u64> = Vec::with_capacity(snap.bounds.len() + 1);
             let mut below = 0;
-            for c in &snap.cumulative {
-                now.push(c - below);
-                below = *c;
-            }
+            let mut now: Vec<u64> = snap
+                .cumulative
+                .iter()
+                .map(|c| {
+                    let n = c - below;
+                    below = *c;
+                    n
+                })
+                .collect();
             now.push(snap.count.saturating_sub(below));
-            let before = st
-                .replayed
-                .entry((i, s.name))
-                .or_insert_with(|| vec![0; now.len()]);
-            let attrs = attributes(s);
-            for (b, (&n, seen)) in now.iter().zip(before.iter_mut()).enumerate() {
-                let value = snap
-                    .bounds
-                    .get(b)
-                    .copied()
-                    .unwrap_or_else(|| snap.bounds.last().copied().unwrap_or(0.0) * 2.0);
+            m.replayed.resize(now.len(), 0);
+            let overflow = snap.bounds.last().copied().unwrap_or(0.0) * 2.0;
+            for (b, (&n, seen)) in now.iter().zip(m.replayed.iter_mut()).enumerate() {
+                let value = snap.bounds.get(b).copied().unwrap_or(overflow);
                 for _ in *seen..n {
-                    hist.record(value, &attrs);
+                    hist.record(value, &m.attrs);
                 }
                 *seen = n.max(*seen);
+            }
+        }
+    }
+
+    /// The SDK instrument for the series named like `s`.
+    fn instrument(&self, s: &Series) {
+        let name = s.name;
+        let series = self.series.clone();
+        match &s.metric {
+            Metric::Counter(_) => {
+                self.meter
+                    .u64_observable_counter(name)
+                    .with_callback(move |o| {
+                        for m in lock(&series).iter().filter(|m| m.name == name) {
+                            if let Metric::Counter(c) = &m.metric {
+                                o.observe(c.get(), &m.attrs);
+                            }
+                        }
+                    })
+                    .build();
+            }
+            Metric::Gauge(_) => {
+                self.meter
+                    .i64_observable_gauge(name)
+                    .with_callback(move |o| {
+                        for m in lock(&series).iter().filter(|m| m.name == name) {
+                            if let Metric::Gauge(g) = &m.metric {
+                                o.observe(g.get(), &m.attrs);
+                            }
+                        }
+                    })
+                    .build();
+            }
+            Metric::Histogram(h) => {
+                let bounds = h.snapshot().bounds.to_vec();
+                let hist = self
+                    .meter
+                    .f64_histogram(name)
+                    .with_boundaries(bounds)
+                    .build();
+                lock(&self.histograms).insert(name, hist);
             }
         }
     }
